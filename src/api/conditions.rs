@@ -1,0 +1,25 @@
+//! Condition types and reasons, defined once for every kind (kstatus-compatible).
+
+/// The resource matches its spec and the cloud side is usable.
+pub const READY: &str = "Ready";
+/// The last reconcile reached the cloud and applied the spec without error.
+pub const SYNCED: &str = "Synced";
+
+pub mod reasons {
+    pub const AVAILABLE: &str = "Available";
+    pub const SYNCED: &str = "Synced";
+    pub const CREATING: &str = "Creating";
+    pub const UPDATING: &str = "Updating";
+    pub const PROGRESSING: &str = "Progressing";
+    pub const DELETING: &str = "Deleting";
+    pub const STOPPED: &str = "Stopped";
+    pub const CLOUD_FAILED: &str = "CloudFailed";
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    pub const MANAGEMENT_CONFLICT: &str = "ManagementConflict";
+    pub const WAITING_FOR_POOL: &str = "WaitingForPool";
+    pub const OBSERVE_ONLY: &str = "ObserveOnly";
+    pub const PAUSED: &str = "Paused";
+    pub const NOT_FOUND: &str = "NotFound";
+    pub const CREDENTIALS: &str = "CredentialsError";
+    pub const RETRYING: &str = "Retrying";
+}
