@@ -35,6 +35,19 @@ pub struct SecretRef {
 /// Tags as the user writes them: key to value.
 pub type Tags = BTreeMap<String, String>;
 
+/// Written to status before a create is sent, cleared once the cloud ID is recorded: after a
+/// crash or a lost response the engine looks the resource up instead of creating it again.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingCreate {
+    /// Random token of this create attempt.
+    pub token: String,
+    /// When the create was sent (RFC 3339).
+    pub requested_at: String,
+    /// Name the cloud resource was created with.
+    pub name: String,
+}
+
 /// Read access to the fields every kind's spec has, so the engine can be generic.
 pub trait CommonSpec {
     fn region(&self) -> Option<&str>;
@@ -58,5 +71,8 @@ pub trait CommonStatus: Default {
     fn conditions_mut(&mut self) -> &mut Vec<Condition>;
     fn observed_generation(&self) -> Option<i64>;
     fn set_observed_generation(&mut self, generation: Option<i64>);
+    fn last_sync_time(&self) -> Option<&str>;
     fn set_last_sync_time(&mut self, time: Option<String>);
+    fn pending_create(&self) -> Option<&PendingCreate>;
+    fn set_pending_create(&mut self, pending: Option<PendingCreate>);
 }

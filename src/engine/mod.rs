@@ -1,7 +1,15 @@
 //! The one generic reconcile engine: finalizer, ownership, typed outcomes, conditions, backoff,
 //! events, metrics and the cloud-side snapshot poller. Each kind only implements its trait.
 pub mod backoff;
+pub mod cleanup;
 pub mod conditions;
+pub mod context;
+pub mod events;
 pub mod metrics;
+pub mod outcome;
 pub mod ratelimit;
+pub mod reconciler;
+pub mod resource;
+pub mod snapshot;
+pub mod status;
 pub mod tags;

@@ -1,0 +1,146 @@
+//! Shared state of one kind's controller: clients, caches, backoff, metrics, configuration.
+use super::{
+    backoff::Backoff, events::Events, metrics::Metrics, outcome::Result, resource::CloudResource,
+    snapshot::Snapshot,
+};
+use crate::{api::common::CommonSpec, cloud::ModelArtsClient};
+use futures::future::BoxFuture;
+use kube::runtime::reflector::Store;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// A cloud client bound to one credentials scope (access key, region, project).
+#[derive(Clone, Debug)]
+pub struct ScopedClient {
+    /// Identifies the scope (never contains a secret).
+    pub key: String,
+    pub client: ModelArtsClient,
+}
+
+/// Resolves the cloud client for an object: its own Secret, else the operator-wide credentials.
+pub trait CloudResolver: Send + Sync {
+    fn for_object<'a>(
+        &'a self,
+        namespace: &'a str,
+        spec: &'a (dyn CommonSpec + Send + Sync),
+    ) -> BoxFuture<'a, Result<Arc<ScopedClient>>>;
+}
+
+/// Tunables of the engine, set from the command line.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Requeue after a steady state (jittered).
+    pub resync: Duration,
+    /// Requeue while the cloud is in a transitional state.
+    pub waiting: Duration,
+    /// Safety requeue after a terminal error (jittered).
+    pub terminal: Duration,
+    /// How long an unconfirmed create is looked up before it is assumed never to have happened.
+    pub create_grace: Duration,
+    /// Snapshot entries older than this are not trusted instead of a GET.
+    pub snapshot_max_age: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            resync: Duration::from_secs(600),
+            waiting: Duration::from_secs(5),
+            terminal: Duration::from_secs(900),
+            create_grace: Duration::from_secs(120),
+            snapshot_max_age: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Until when a failed object is left alone, unless its generation changes.
+#[derive(Clone, Copy, Debug)]
+struct Gate {
+    until: Instant,
+    generation: Option<i64>,
+}
+
+pub struct Context<R: CloudResource> {
+    pub kube: kube::Client,
+    pub clouds: Arc<dyn CloudResolver>,
+    pub config: EngineConfig,
+    pub metrics: Metrics,
+    pub events: Events,
+    pub backoff: Backoff,
+    pub snapshot: Arc<Snapshot<R::Remote>>,
+    /// The controller's cache of objects of this kind (for conflict checks), once running.
+    pub store: Option<Store<R>>,
+    gates: Mutex<HashMap<String, Gate>>,
+    touched: Mutex<HashMap<String, Instant>>,
+}
+
+impl<R: CloudResource> Context<R> {
+    pub fn new(
+        kube: kube::Client,
+        clouds: Arc<dyn CloudResolver>,
+        config: EngineConfig,
+        metrics: Metrics,
+        events: Events,
+    ) -> Self {
+        Self {
+            kube,
+            clouds,
+            config,
+            metrics,
+            events,
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
+            snapshot: Arc::new(Snapshot::default()),
+            store: None,
+            gates: Mutex::new(HashMap::new()),
+            touched: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Time left before a gated object may be retried, if its generation is unchanged.
+    /// Keeps status writes (which re-trigger the controller) from bypassing backoff.
+    pub fn gate_remaining(&self, uid: &str, generation: Option<i64>) -> Option<Duration> {
+        let gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        let gate = gates.get(uid)?;
+        let now = Instant::now();
+        (gate.generation == generation && gate.until > now).then(|| gate.until - now)
+    }
+
+    pub fn close_gate(&self, uid: &str, generation: Option<i64>, wait: Duration) {
+        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        gates.insert(
+            uid.to_string(),
+            Gate {
+                until: Instant::now() + wait,
+                generation,
+            },
+        );
+    }
+
+    pub fn open_gate(&self, uid: &str) {
+        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        gates.remove(uid);
+    }
+
+    /// Records that the operator just changed this object's cloud resource, so older
+    /// snapshot entries are not trusted for it.
+    pub fn touch(&self, uid: &str) {
+        let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        touched.insert(uid.to_string(), Instant::now());
+    }
+
+    pub fn last_touched(&self, uid: &str) -> Option<Instant> {
+        let touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        touched.get(uid).copied()
+    }
+
+    /// Forgets per-object state once the object is gone.
+    pub fn forget(&self, uid: &str) {
+        self.open_gate(uid);
+        self.backoff.reset(uid);
+        let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        touched.remove(uid);
+    }
+}

@@ -1,0 +1,121 @@
+//! Typed outcomes: what a reconcile step achieved, and how a failure is classified.
+use crate::{
+    api::conditions::reasons,
+    cloud::{self, ErrorKind},
+};
+use kube::runtime::finalizer;
+use std::time::Duration;
+
+/// How a successful step left the resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The cloud matches the spec: long jittered requeue.
+    Ready { message: String },
+    /// A transitional state (cloud or a dependency): short requeue, not an error.
+    Waiting { reason: &'static str, message: String },
+    /// The cloud resource sits in a failed state it reports itself: slow requeue.
+    CloudFailed { reason: String, message: String },
+    /// The object is only observed: status written, nothing mutated.
+    Observed { message: String },
+}
+
+/// Everything that can go wrong in a reconcile.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{op}: {source}")]
+    Cloud { op: &'static str, source: cloud::Error },
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("invalid spec: {0}")]
+    InvalidSpec(String),
+    #[error("{0}")]
+    ManagementConflict(String),
+    #[error("credentials: {0}")]
+    Credentials(String),
+    #[error("{0}")]
+    CloudResourceMissing(String),
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+    /// Not a failure: cleanup must wait (the finalizer stays until the resource is gone).
+    #[error("{message}")]
+    Waiting { reason: &'static str, message: String },
+}
+
+/// What the engine does about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Retrying cannot help until the spec changes: condition set, slow safety requeue only.
+    Terminal,
+    /// Per-object exponential backoff.
+    Retryable,
+    /// The cloud asked us to slow down; wait at least this long.
+    Throttled(Option<Duration>),
+}
+
+impl Error {
+    pub fn cloud(op: &'static str) -> impl FnOnce(cloud::Error) -> Error {
+        move |source| Error::Cloud { op, source }
+    }
+
+    /// Unwraps kube's finalizer wrapper so the real cause is classified (style rule 3).
+    pub fn from_finalizer(err: finalizer::Error<Error>) -> Error {
+        match err {
+            finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
+            finalizer::Error::AddFinalizer(e) | finalizer::Error::RemoveFinalizer(e) => Error::Kube(e),
+            other => Error::Finalizer(other.to_string()),
+        }
+    }
+
+    pub fn class(&self) -> Class {
+        match self {
+            Error::Cloud { source, .. } => match source.kind() {
+                ErrorKind::Invalid | ErrorKind::QuotaExceeded => Class::Terminal,
+                ErrorKind::Throttled => Class::Throttled(source.retry_after()),
+                // Permission errors stay retryable (slowly): they are often fixed outside the
+                // spec, by an IAM change or a rotated Secret (ASO #5074).
+                ErrorKind::Unauthorized
+                | ErrorKind::Forbidden
+                | ErrorKind::Transient
+                | ErrorKind::NotFound
+                | ErrorKind::WrongState
+                | ErrorKind::Conflict => Class::Retryable,
+            },
+            Error::InvalidSpec(_) | Error::ManagementConflict(_) | Error::CloudResourceMissing(_) => {
+                Class::Terminal
+            }
+            Error::Kube(_) | Error::Credentials(_) | Error::Finalizer(_) | Error::Waiting { .. } => {
+                Class::Retryable
+            }
+        }
+    }
+
+    /// PascalCase category: the Warning Event reason and the condition reason.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Error::Cloud { source, .. } => source.category(),
+            Error::Kube(_) => "KubernetesApiError",
+            Error::InvalidSpec(_) => reasons::INVALID_SPEC,
+            Error::ManagementConflict(_) => reasons::MANAGEMENT_CONFLICT,
+            Error::Credentials(_) => reasons::CREDENTIALS,
+            Error::CloudResourceMissing(_) => reasons::NOT_FOUND,
+            Error::Finalizer(_) => "FinalizerError",
+            Error::Waiting { reason, .. } => reason,
+        }
+    }
+
+    /// True when the cloud said the resource does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Cloud { source, .. } if source.kind() == ErrorKind::NotFound)
+    }
+
+    /// True when a mutating call surely did not happen (the cloud refused it), as opposed to
+    /// an uncertain outcome (timeout, dropped connection, 5xx) where it may have.
+    pub fn surely_not_applied(&self) -> bool {
+        match self {
+            Error::Cloud { source, .. } => !matches!(source.kind(), ErrorKind::Transient),
+            _ => true,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
