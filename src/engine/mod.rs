@@ -7,6 +7,7 @@ pub mod context;
 pub mod events;
 pub mod metrics;
 pub mod outcome;
+pub mod poller;
 pub mod ratelimit;
 pub mod reconciler;
 pub mod resource;

@@ -1,0 +1,99 @@
+//! The drift poller: per kind, lists every cloud resource of that kind in each credentials scope
+//! on a jittered interval, refreshes the snapshot, and wakes only the objects whose cloud
+//! resource changed. Cloud reads per object then fall with page size, not with object count.
+use super::{
+    backoff::jittered,
+    context::{Context, ScopedClient},
+    resource::CloudResource,
+};
+use crate::api::{common::CommonStatus, conditions::READY};
+use futures::channel::mpsc::Sender;
+use kube::{
+    ResourceExt,
+    runtime::reflector::{ObjectRef, Store},
+};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+/// Runs forever (until the task is dropped), polling every `interval` with jitter.
+pub async fn run<R: CloudResource>(
+    ctx: Arc<Context<R>>,
+    store: Store<R>,
+    mut wake: Sender<ObjectRef<R>>,
+    interval: Duration,
+) {
+    let mut listed_by_scope: HashMap<String, Vec<String>> = HashMap::new();
+    loop {
+        tokio::time::sleep(jittered(interval)).await;
+        let objects = store.state();
+        record_ready_gauge(&ctx, &objects);
+        let mut scopes: BTreeMap<String, Arc<ScopedClient>> = BTreeMap::new();
+        for obj in &objects {
+            let namespace = obj.namespace().unwrap_or_default();
+            if let Ok(scoped) = ctx.clouds.for_object(&namespace, obj.spec()).await {
+                scopes.entry(scoped.key.clone()).or_insert(scoped);
+            }
+        }
+        for (key, scoped) in scopes {
+            let listed_at = Instant::now();
+            let remotes = match R::list_all(&scoped.client).await {
+                Ok(remotes) => remotes,
+                Err(err) => {
+                    tracing::warn!(kind = R::KIND, scope = %key, error = %err, "drift poll failed");
+                    continue;
+                }
+            };
+            let listed: Vec<(String, R::Remote)> =
+                remotes.into_iter().map(|r| (R::remote_id(&r), r)).collect();
+            let ids: Vec<String> = listed.iter().map(|(id, _)| id.clone()).collect();
+            let previous = listed_by_scope.insert(key, ids).unwrap_or_default();
+            let changed = ctx.snapshot.replace(&previous, listed, listed_at);
+            if changed.is_empty() {
+                continue;
+            }
+            let by_id: HashMap<&str, &Arc<R>> = objects
+                .iter()
+                .filter_map(|o| o.status().and_then(|s| s.cloud_id()).map(|id| (id, o)))
+                .collect();
+            for id in &changed {
+                if let Some(obj) = by_id.get(id.as_str()) {
+                    // A full channel means a wake-up for this object is already queued.
+                    let _ = wake.try_send(ObjectRef::from_obj(obj.as_ref()));
+                }
+            }
+            tracing::debug!(
+                kind = R::KIND,
+                changed = changed.len(),
+                "drift poll found changes"
+            );
+        }
+    }
+}
+
+fn record_ready_gauge<R: CloudResource>(ctx: &Context<R>, objects: &[Arc<R>]) {
+    let mut counts: BTreeMap<&str, i64> = [("True", 0), ("False", 0), ("Unknown", 0)].into();
+    for obj in objects {
+        let ready = obj
+            .status()
+            .and_then(|s| super::conditions::get(s.conditions(), READY).map(|c| c.status.clone()))
+            .unwrap_or_else(|| "Unknown".into());
+        let key = match ready.as_str() {
+            "True" => "True",
+            "False" => "False",
+            _ => "Unknown",
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    for (ready, n) in counts {
+        ctx.metrics
+            .objects
+            .get_or_create(&super::metrics::ReadyLabels {
+                kind: R::KIND.into(),
+                ready: ready.into(),
+            })
+            .set(n);
+    }
+}

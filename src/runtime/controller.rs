@@ -1,0 +1,69 @@
+//! Runs one kind's controller: the kube-runtime `Controller` driving the generic reconcile,
+//! plus that kind's drift poller feeding `reconcile_on`.
+use crate::engine::{
+    context::{CloudResolver, Context, EngineConfig},
+    events::Events,
+    metrics::Metrics,
+    poller,
+    reconciler::{error_policy, reconcile},
+    resource::CloudResource,
+};
+use futures::{Future, StreamExt};
+use kube::{
+    Api, Client,
+    runtime::{Controller, controller, watcher},
+};
+use std::{sync::Arc, time::Duration};
+
+/// Per-kind knobs.
+#[derive(Clone, Debug)]
+pub struct KindSettings {
+    /// Reconciles of this kind running at once.
+    pub concurrency: u16,
+    /// Interval of the cloud-side drift poll (jittered).
+    pub poll_interval: Duration,
+}
+
+/// Everything the controllers of every kind share.
+#[derive(Clone)]
+pub struct Shared {
+    pub client: Client,
+    pub clouds: Arc<dyn CloudResolver>,
+    pub engine: EngineConfig,
+    pub metrics: Metrics,
+}
+
+/// Runs until `shutdown` resolves; in-flight reconciles finish first.
+pub async fn run<R: CloudResource>(
+    shared: Shared,
+    settings: KindSettings,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let api = Api::<R>::all(shared.client.clone());
+    let controller = Controller::new(api, watcher::Config::default().any_semantic());
+    let store = controller.store();
+    let events = Events::new(shared.client.clone(), "modelarts-operator");
+    let mut ctx = Context::<R>::new(
+        shared.client,
+        shared.clouds,
+        shared.engine,
+        shared.metrics,
+        events,
+    );
+    ctx.store = Some(store.clone());
+    let ctx = Arc::new(ctx);
+    let (wake_tx, wake_rx) = futures::channel::mpsc::channel(4096);
+    let poll = tokio::spawn(poller::run(ctx.clone(), store, wake_tx, settings.poll_interval));
+    controller
+        .reconcile_on(wake_rx)
+        .with_config(controller::Config::default().concurrency(settings.concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(err) = result {
+                tracing::debug!(kind = R::KIND, error = %err, "controller event");
+            }
+        })
+        .await;
+    poll.abort();
+}

@@ -1,0 +1,3 @@
+//! Process wiring: controllers, the health and metrics server, credentials and configuration.
+pub mod controller;
+pub mod server;
