@@ -2,5 +2,5 @@
 //! as Kubernetes custom resources.
 #![forbid(unsafe_code)]
 
-pub mod cli;
 pub mod api;
+pub mod cli;
