@@ -2,5 +2,6 @@
 //! as Kubernetes custom resources.
 #![forbid(unsafe_code)]
 
-pub mod cli;
 pub mod api;
+pub mod cli;
+pub mod cloud;
