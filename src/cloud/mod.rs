@@ -5,3 +5,15 @@ pub mod credentials;
 pub mod signer;
 
 pub use credentials::{Credentials, SharedCredentials};
+pub mod error;
+
+pub use error::{Error, ErrorKind};
+pub mod client;
+
+pub use client::{
+    CallObserver, CallOutcome, CallRecord, ClientConfig, ModelArtsClient, PatchContentType, RetryPolicy,
+};
+pub mod paging;
+
+pub use paging::{ListMeta, Page, PageRequest};
+pub mod notebooks;
