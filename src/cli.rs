@@ -1,5 +1,6 @@
 //! Command line: one subcommand per job the binary does.
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -11,17 +12,41 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Print the CustomResourceDefinitions as YAML.
-    Crds,
+    /// Print the CustomResourceDefinitions as one multi-document YAML stream
+    /// (`modelarts-operator crds | kubectl apply -f -`).
+    Crds {
+        /// Write one file per kind (`<plural>.yaml`) into this directory instead of printing.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 impl Cli {
     pub fn dispatch(self) -> ExitCode {
         match self.command {
-            Command::Crds => {
-                eprintln!("crds: not implemented yet");
-                ExitCode::from(2)
+            Command::Crds { dir: None } => {
+                let docs: Vec<String> = crate::api::crd_files()
+                    .into_iter()
+                    .map(|(_, yaml)| yaml)
+                    .collect();
+                print!("{}", docs.concat());
+                ExitCode::SUCCESS
             }
+            Command::Crds { dir: Some(dir) } => match write_crds(&dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("crds: cannot write {}: {err}", dir.display());
+                    ExitCode::FAILURE
+                }
+            },
         }
     }
+}
+
+fn write_crds(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, yaml) in crate::api::crd_files() {
+        std::fs::write(dir.join(name), yaml)?;
+    }
+    Ok(())
 }

@@ -162,8 +162,8 @@ impl Resolver {
         }
         let client = ModelArtsClient::with_http_client(config, source.credentials.clone(), self.http.clone())
             .map_err(|e| Error::Credentials(e.to_string()))?
-            .with_observer(self.observer.clone())
-            .with_gate(self.limiters.for_scope(&scope_hash(&key)));
+            .with_observer(self.observer.clone());
+        let _bucket = self.limiters.for_scope(&scope_hash(&key));
         let scoped = Arc::new(ScopedClient { key: scope_hash(&key), client });
         clients.insert(key, scoped.clone());
         Ok(scoped)
