@@ -6,4 +6,5 @@ pub mod api;
 pub mod cli;
 pub mod cloud;
 pub mod engine;
+pub mod resources;
 pub mod runtime;

@@ -1,0 +1,2 @@
+//! One module per kind, each implementing the engine's `CloudResource` trait.
+pub mod notebook;
