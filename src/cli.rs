@@ -19,6 +19,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Run the controllers against a cluster (kubeconfig or in-cluster) and ModelArts.
+    Run(Box<crate::runtime::run::RunArgs>),
 }
 
 impl Cli {
@@ -32,6 +34,7 @@ impl Cli {
                 print!("{}", docs.concat());
                 ExitCode::SUCCESS
             }
+            Command::Run(args) => block_on(crate::runtime::run::run(*args)),
             Command::Crds { dir: Some(dir) } => match write_crds(&dir) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
@@ -49,4 +52,22 @@ fn write_crds(dir: &std::path::Path) -> std::io::Result<()> {
         std::fs::write(dir.join(name), yaml)?;
     }
     Ok(())
+}
+
+/// Runs an async job on a fresh multi-threaded runtime and turns its error into an exit code.
+fn block_on(job: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(job) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,3 +1,6 @@
 //! Process wiring: controllers, the health and metrics server, credentials and configuration.
 pub mod controller;
+pub mod credentials;
+pub mod operator;
+pub mod run;
 pub mod server;

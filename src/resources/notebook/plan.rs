@@ -248,10 +248,15 @@ pub fn diff(nb: &Notebook, remote: &Remote, now_ms: i64) -> Vec<Change> {
 fn lease_change(spec: &NotebookSpec, remote: &Remote, now_ms: i64) -> Option<Change> {
     let (duration, kind, enabled) = desired_lease(spec);
     let lease = remote.lease.as_ref()?;
+    if lease.enable == Some(false) {
+        return None;
+    }
     let have_kind = lease.lease_type.clone().unwrap_or_else(|| "TIMING".into());
     let expires = lease.create_at.zip(lease.duration).map(|(c, d)| c + d);
     let renew = if enabled {
-        have_kind != kind || lease.duration != Some(duration)
+        // A new duration takes effect at the next start: renewing would extend the running
+        // lease (ModelArts may add to it), never set it, and would never converge.
+        have_kind != kind
     } else {
         // Renew once less than half the longest lease is left, long before it can run out.
         expires.is_none_or(|e| e - now_ms < MAX_LEASE_MS / 2) || have_kind != kind

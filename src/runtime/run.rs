@@ -1,0 +1,155 @@
+//! `modelarts-operator run`: the production entry point.
+use super::{
+    credentials::{OperatorCredentials, ResolverConfig},
+    operator::{self, OperatorConfig},
+    server::{self, Health},
+};
+use crate::{
+    api::notebook::Notebook,
+    engine::{context::EngineConfig, metrics::Metrics},
+};
+use clap::{Args, ValueEnum};
+use kube::{Api, api::ListParams};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Kubeconfig to use; otherwise KUBECONFIG, ~/.kube/config or the in-cluster service account.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Operator-wide credentials Secret, NAMESPACE/NAME, with keys accessKey, secretKey and
+    /// optionally securityToken, projectId, region. Without it, HUAWEICLOUD_SDK_AK/_SK are used.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub credentials_secret: Option<String>,
+    /// Default region for objects that name none.
+    #[arg(long, env = "HUAWEICLOUD_SDK_REGION")]
+    pub region: Option<String>,
+    /// Default project ID for objects that name none.
+    #[arg(long, env = "HUAWEICLOUD_SDK_PROJECT_ID")]
+    pub project_id: Option<String>,
+    /// ModelArts base URL for every region (e.g. the emulator); default https://modelarts.{region}.myhuaweicloud.com.
+    #[arg(long, value_name = "URL")]
+    pub modelarts_endpoint: Option<String>,
+    /// Reconciles of each kind running at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: u16,
+    /// Steady-state resync interval in seconds (jittered; per object: annotation modelarts.operator.dev/resync-seconds).
+    #[arg(long, default_value_t = 600)]
+    pub resync_seconds: u64,
+    /// Interval of the cloud-side drift poll in seconds (jittered).
+    #[arg(long, default_value_t = 60)]
+    pub poll_seconds: u64,
+    /// Requeue interval while a cloud resource is in a transitional state, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub waiting_millis: u64,
+    /// Client-side ModelArts request rate per credentials scope (requests per second).
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Burst allowed above the rate.
+    #[arg(long, default_value_t = 40)]
+    pub burst: u32,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn,hyper=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+pub async fn kube_client(kubeconfig: Option<&PathBuf>) -> Result<kube::Client, String> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| format!("kubeconfig {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.map_err(|e| e.to_string())?
+        }
+        None => kube::Config::infer().await.map_err(|e| e.to_string())?,
+    };
+    kube::Client::try_from(config).map_err(|e| e.to_string())
+}
+
+pub async fn run(args: RunArgs) -> Result<(), String> {
+    init_logging(args.log_format);
+    let client = kube_client(args.kubeconfig.as_ref()).await?;
+    let notebooks: Api<Notebook> = Api::all(client.clone());
+    notebooks.list(&ListParams::default().limit(1)).await.map_err(|e| {
+        format!("cannot list Notebooks ({e}); install the CRDs first: modelarts-operator crds | kubectl apply -f -")
+    })?;
+    let operator_credentials = match &args.credentials_secret {
+        Some(s) => match s.split_once('/') {
+            Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() => {
+                OperatorCredentials::Secret { namespace: namespace.into(), name: name.into() }
+            }
+            _ => return Err(format!("--credentials-secret must be NAMESPACE/NAME, got {s:?}")),
+        },
+        None => OperatorCredentials::from_env(),
+    };
+    let config = OperatorConfig {
+        resolver: ResolverConfig {
+            operator: operator_credentials,
+            default_region: args.region.clone(),
+            default_project_id: args.project_id.clone(),
+            endpoint: args.modelarts_endpoint.clone(),
+            secret_ttl: Duration::from_secs(30),
+            rate: args.rate,
+            burst: args.burst,
+        },
+        engine: EngineConfig {
+            resync: Duration::from_secs(args.resync_seconds.max(1)),
+            waiting: Duration::from_millis(args.waiting_millis.max(10)),
+            ..EngineConfig::default()
+        },
+        concurrency: args.concurrency.max(1),
+        poll_interval: Duration::from_secs(args.poll_seconds.max(1)),
+    };
+    let metrics = Metrics::default();
+    let health = Health::default();
+    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("listen {}: {e}", args.listen))?;
+    let app = server::router(metrics.clone(), health.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let handle = operator::start(client, config, metrics);
+    health.set_ready(true);
+    tracing::info!(listen = %args.listen, "modelarts-operator running");
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight reconciles");
+    health.set_ready(false);
+    handle.shutdown().await;
+    server.abort();
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
