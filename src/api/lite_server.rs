@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
     kind = "LiteServer",
     doc = "A ModelArts Lite Server: an ECS or BMS server, or an HPS supernode of several servers.",
     namespaced,
+    derive = "PartialEq",
     status = "LiteServerStatus",
     shortname = "mals",
     category = "modelarts",
