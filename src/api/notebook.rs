@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
     kind = "Notebook",
     doc = "A ModelArts notebook instance: a JupyterLab development environment, optionally with SSH.",
     namespaced,
+    derive = "PartialEq",
     status = "NotebookStatus",
     shortname = "manb",
     category = "modelarts",

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
     kind = "ResourcePool",
     doc = "A ModelArts dedicated resource pool (pay-per-use) for training, inference and notebooks.",
     namespaced,
+    derive = "PartialEq",
     status = "ResourcePoolStatus",
     shortname = "mapool",
     category = "modelarts",
