@@ -348,6 +348,7 @@ pub fn parse_update(body: &Value) -> ApiResult<UpdateRequest> {
 }
 
 /// `DataVolumesReq` of a dynamic mount.
+#[derive(Debug)]
 pub struct MountRequest {
     pub category: String,
     pub mount_path: String,
