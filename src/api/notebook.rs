@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
     status = "NotebookStatus",
     shortname = "manb",
     category = "modelarts",
+    // displayName defaults to metadata.name, which may hold characters ModelArts refuses ('.').
+    validation = kube::core::Rule::new("has(self.spec.displayName) || self.metadata.name.matches('^[-_A-Za-z0-9]{1,128}$')")
+        .message("metadata.name is not a valid ModelArts notebook name (up to 128 letters, digits, - or _): set spec.displayName"),
     printcolumn(
         name = "Ready",
         type_ = "string",
