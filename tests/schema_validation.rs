@@ -375,3 +375,51 @@ fn a_lite_server_may_log_in_with_a_password_read_from_a_secret() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn a_fully_populated_status_written_by_the_operator_passes_the_schema() {
+    let status = json!({
+        "cloudId": "nb-1", "cloudState": "RUNNING",
+        "endpoints": {"url": "https://example.invalid/lab", "ips": ["192.0.2.10"], "ssh": ["192.0.2.10:22"]},
+        "managedTagKeys": ["team"],
+        "pendingCreate": {"token": "t", "requestedAt": "2026-11-22T14:00:00Z", "name": "nb"},
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Available", "message": "",
+                        "lastTransitionTime": "2026-11-22T14:00:00Z", "observedGeneration": 1}],
+        "observedGeneration": 1, "lastSyncTime": "2026-11-22T14:00:00Z",
+    });
+    let cases = [
+        (
+            NOTEBOOK,
+            json!({"leaseExpiresAt": "2026-11-22T18:00:00Z", "poolId": "pool-1", "stoppedForUpdate": true,
+                          "storageMounts": [{"id": "s1", "mountPath": "/data/x", "status": "MOUNTED"}]}),
+        ),
+        (
+            POOL,
+            json!({"availableNodes": 2, "desiredNodes": 2, "message": "ok",
+                      "resources": [{"flavor": "f", "available": 2, "creating": 0, "deleting": 0, "abnormal": 0}],
+                      "scope": [{"scopeType": "Train", "state": "Enabled"}]}),
+        ),
+        (
+            HPS,
+            json!({"childServers": [{"id": "c1", "status": "RUNNING"}], "nodeCount": 1,
+                     "lastRebootRequestedAt": "2026-11-22T09:00:00Z", "underlyingServerId": "ecs-1"}),
+        ),
+    ];
+    for ((kind, file), extra) in cases {
+        let manifest = patched(&example(file), json!({"status": patched(&status, extra)}));
+        assert_eq!(
+            schema_support::structural_errors(kind, &manifest),
+            Vec::<String>::new(),
+            "{kind} status"
+        );
+        // The typed status reads the same document back.
+        let typed = match kind {
+            "Notebook" => serde_json::from_value::<modelarts_operator::api::Notebook>(manifest).map(|_| ()),
+            "ResourcePool" => {
+                serde_json::from_value::<modelarts_operator::api::ResourcePool>(manifest).map(|_| ())
+            }
+            _ => serde_json::from_value::<modelarts_operator::api::LiteServer>(manifest).map(|_| ()),
+        };
+        assert!(typed.is_ok(), "{kind}: {typed:?}");
+    }
+}

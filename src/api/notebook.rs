@@ -270,6 +270,7 @@ pub struct NotebookStatus {
     pub cloud: CloudStatus,
     /// When the current lease ends and the notebook auto-stops (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub lease_expires_at: Option<String>,
     /// ID of the pool the notebook runs on, resolved from `poolRef` or `poolId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
