@@ -43,6 +43,8 @@ fn crds_command_prints_all_three_crds_as_one_yaml_stream() {
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8(output.stdout).expect("UTF-8 output");
+    let files: String = crd_files().into_iter().map(|(_, yaml)| yaml).collect();
+    assert_eq!(text, files, "`crds` prints exactly the crds/ files, concatenated");
     let names: Vec<String> = serde_yaml::Deserializer::from_str(&text)
         .map(|doc| {
             let crd = k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition::deserialize(doc)

@@ -187,7 +187,7 @@ fn updates() -> Vec<Update> {
         ),
         pool(
             "scaling out and enabling inference",
-            json!({"spec": {"resources": [{"flavor": "modelarts.vm.gpu.tnt004", "count": 4, "maxCount": 4}], "scope": ["Train", "Infer", "Notebook"]}}),
+            json!({"spec": {"resources": [{"flavor": "modelarts.vm.gpu.tnt004", "count": 4}], "scope": ["Train", "Infer", "Notebook"]}}),
             None,
         ),
         ecs(
@@ -290,4 +290,32 @@ fn every_cel_rule_compiles_and_stays_within_the_cost_budget() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_logical_pool_keeps_its_max_count_but_may_change_its_count() {
+    let old = patched(
+        &example("resource-pool.yaml"),
+        json!({"spec": {"type": "Logical", "network": null, "resources": [{"flavor": "f", "count": 1, "maxCount": 4}]}}),
+    );
+    let rescaled = patched(
+        &old,
+        json!({"spec": {"resources": [{"flavor": "f", "count": 3, "maxCount": 4}]}}),
+    );
+    assert_eq!(
+        cel_errors("ResourcePool", &rescaled, Some(&old)),
+        Vec::<String>::new()
+    );
+
+    let raised = patched(
+        &old,
+        json!({"spec": {"resources": [{"flavor": "f", "count": 1, "maxCount": 8}]}}),
+    );
+    let errors = cel_errors("ResourcePool", &raised, Some(&old));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("spec.resources[].maxCount is immutable")),
+        "raising maxCount was not refused: {errors:#?}"
+    );
 }

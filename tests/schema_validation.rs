@@ -28,7 +28,8 @@ fn every_example_manifest_is_accepted_on_create_and_on_a_no_op_update() {
 }
 
 /// One invalid manifest: the example `base` with `patch` merged in must be refused with an error
-/// naming `field` (and containing `says`).
+/// naming `field` (and containing `says`). Rules on the whole object report no path (`field` "");
+/// their messages name the fields themselves.
 struct Refused {
     reason: &'static str,
     base: (&'static str, &'static str),
@@ -231,11 +232,39 @@ fn refused_cases() -> Vec<Refused> {
             says: "PRE_PAID is only allowed with spec.resourceId",
         },
         Refused {
-            reason: "a pool count above maxCount",
+            reason: "a Logical pool count above maxCount",
             base: POOL,
-            patch: json!({"spec": {"resources": [{"flavor": "f", "count": 3, "maxCount": 2}]}}),
+            patch: json!({"spec": {"type": "Logical", "network": null, "resources": [{"flavor": "f", "count": 3, "maxCount": 2}]}}),
             field: "spec.resources[0]",
             says: "must not exceed maxCount",
+        },
+        Refused {
+            reason: "a maxCount on a Dedicate pool",
+            base: POOL,
+            patch: json!({"spec": {"resources": [{"flavor": "f", "count": 2, "maxCount": 2}]}}),
+            field: "spec",
+            says: "spec.resources[].maxCount applies to Logical pools only",
+        },
+        Refused {
+            reason: "a notebook named with a dot and no display name",
+            base: NOTEBOOK,
+            patch: json!({"metadata": {"name": "research.notebook"}, "spec": {"displayName": null}}),
+            field: "",
+            says: "metadata.name is not a valid ModelArts notebook name",
+        },
+        Refused {
+            reason: "a pool named with a dot and no display name",
+            base: POOL,
+            patch: json!({"metadata": {"name": "gpu.pool"}, "spec": {"displayName": null}}),
+            field: "",
+            says: "metadata.name is not a valid ModelArts pool name",
+        },
+        Refused {
+            reason: "a server whose metadata.name is too long to be its name",
+            base: ECS,
+            patch: json!({"metadata": {"name": "x".repeat(65)}, "spec": {"name": null}}),
+            field: "",
+            says: "metadata.name is longer than the 64 characters",
         },
         Refused {
             reason: "a Dedicate pool without a network",
@@ -310,9 +339,9 @@ fn invalid_manifests_are_refused_with_an_error_naming_the_field() {
         let (kind, file) = case.base;
         let manifest = patched(&example(file), case.patch);
         let errors = admission_errors(kind, &manifest, None);
-        let named = errors
-            .iter()
-            .any(|e| e.starts_with(&format!("{}:", case.field)) && e.contains(case.says));
+        let named = errors.iter().any(|e| {
+            (case.field.is_empty() || e.starts_with(&format!("{}:", case.field))) && e.contains(case.says)
+        });
         if !named {
             failures.push(format!(
                 "{}: expected `{}: …{}…`, got {errors:#?}",
@@ -345,4 +374,52 @@ fn a_lite_server_may_log_in_with_a_password_read_from_a_secret() {
         admission_errors("LiteServer", &manifest, None),
         Vec::<String>::new()
     );
+}
+
+#[test]
+fn a_fully_populated_status_written_by_the_operator_passes_the_schema() {
+    let status = json!({
+        "cloudId": "nb-1", "cloudState": "RUNNING",
+        "endpoints": {"url": "https://example.invalid/lab", "ips": ["192.0.2.10"], "ssh": ["192.0.2.10:22"]},
+        "managedTagKeys": ["team"],
+        "pendingCreate": {"token": "t", "requestedAt": "2026-11-22T14:00:00Z", "name": "nb"},
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Available", "message": "",
+                        "lastTransitionTime": "2026-11-22T14:00:00Z", "observedGeneration": 1}],
+        "observedGeneration": 1, "lastSyncTime": "2026-11-22T14:00:00Z",
+    });
+    let cases = [
+        (
+            NOTEBOOK,
+            json!({"leaseExpiresAt": "2026-11-22T18:00:00Z", "poolId": "pool-1", "stoppedForUpdate": true,
+                          "storageMounts": [{"id": "s1", "mountPath": "/data/x", "status": "MOUNTED"}]}),
+        ),
+        (
+            POOL,
+            json!({"availableNodes": 2, "desiredNodes": 2, "message": "ok",
+                      "resources": [{"flavor": "f", "available": 2, "creating": 0, "deleting": 0, "abnormal": 0}],
+                      "scope": [{"scopeType": "Train", "state": "Enabled"}]}),
+        ),
+        (
+            HPS,
+            json!({"childServers": [{"id": "c1", "status": "RUNNING"}], "nodeCount": 1,
+                     "lastRebootRequestedAt": "2026-11-22T09:00:00Z", "underlyingServerId": "ecs-1"}),
+        ),
+    ];
+    for ((kind, file), extra) in cases {
+        let manifest = patched(&example(file), json!({"status": patched(&status, extra)}));
+        assert_eq!(
+            schema_support::structural_errors(kind, &manifest),
+            Vec::<String>::new(),
+            "{kind} status"
+        );
+        // The typed status reads the same document back.
+        let typed = match kind {
+            "Notebook" => serde_json::from_value::<modelarts_operator::api::Notebook>(manifest).map(|_| ()),
+            "ResourcePool" => {
+                serde_json::from_value::<modelarts_operator::api::ResourcePool>(manifest).map(|_| ())
+            }
+            _ => serde_json::from_value::<modelarts_operator::api::LiteServer>(manifest).map(|_| ()),
+        };
+        assert!(typed.is_ok(), "{kind}: {typed:?}");
+    }
 }

@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
     status = "LiteServerStatus",
     shortname = "mals",
     category = "modelarts",
+    // spec.name defaults to metadata.name, which may be longer than ModelArts allows.
+    validation = kube::core::Rule::new("has(self.spec.name) || size(self.metadata.name) <= 64")
+        .message("metadata.name is longer than the 64 characters ModelArts allows for a server name: set spec.name"),
     printcolumn(
         name = "Ready",
         type_ = "string",
