@@ -172,6 +172,7 @@ pub struct PendingCreate {
     /// Idempotency token stamped on the cloud resource (as a tag or in its name).
     pub token: String,
     /// When the create was requested (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
     pub requested_at: String,
     /// The cloud-side name the create used, for lookup by name.
     pub name: String,
@@ -208,18 +209,21 @@ pub struct CloudStatus {
     /// Tag keys the operator manages on the cloud resource; a key dropped from the spec is deleted
     /// from the cloud only if it is listed here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub managed_tag_keys: Vec<String>,
     /// A create that was sent but not yet confirmed (crash-safe create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_create: Option<PendingCreate>,
     /// `Ready` and `Synced` conditions (kstatus-compatible).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
     /// The `metadata.generation` the status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// When the operator last compared the cloud resource with the spec (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub last_sync_time: Option<String>,
 }
 

@@ -16,9 +16,13 @@ use serde::{Deserialize, Serialize};
     kind = "LiteServer",
     doc = "A ModelArts Lite Server: an ECS or BMS server, or an HPS supernode of several servers.",
     namespaced,
+    derive = "PartialEq",
     status = "LiteServerStatus",
     shortname = "mals",
     category = "modelarts",
+    // spec.name defaults to metadata.name, which may be longer than ModelArts allows.
+    validation = kube::core::Rule::new("has(self.spec.name) || size(self.metadata.name) <= 64")
+        .message("metadata.name is longer than the 64 characters ModelArts allows for a server name: set spec.name"),
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -57,7 +61,7 @@ use serde::{Deserialize, Serialize};
     validation = kube::core::Rule::new("self.serverType == 'HPS' || !has(self.nodes) || size(self.nodes) == 0")
         .message("spec.nodes applies to serverType HPS only: remove it, or create an HPS supernode"),
     validation = kube::core::Rule::new("self.serverType == 'HPS' || !has(self.tags) || size(self.tags) == 0")
-        .message("spec.tags is only supported for serverType HPS: ModelArts has a tag API only for HPS supernodes, so remove tags from ECS/BMS servers"),
+        .message("spec.tags is only supported for serverType HPS: only HPS supernodes have a tag API in ModelArts, so remove tags from ECS/BMS servers"),
     validation = kube::core::Rule::new("self.chargingMode != 'PRE_PAID' || has(self.resourceId)")
         .message("spec.chargingMode PRE_PAID is only allowed with spec.resourceId (adopting an existing yearly/monthly server): use POST_PAID to create"),
 )]

@@ -16,9 +16,13 @@ use serde::{Deserialize, Serialize};
     kind = "Notebook",
     doc = "A ModelArts notebook instance: a JupyterLab development environment, optionally with SSH.",
     namespaced,
+    derive = "PartialEq",
     status = "NotebookStatus",
     shortname = "manb",
     category = "modelarts",
+    // displayName defaults to metadata.name, which may hold characters ModelArts refuses ('.').
+    validation = kube::core::Rule::new("has(self.spec.displayName) || self.metadata.name.matches('^[-_A-Za-z0-9]{1,128}$')")
+        .message("metadata.name is not a valid ModelArts notebook name (up to 128 letters, digits, - or _): set spec.displayName"),
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -266,6 +270,7 @@ pub struct NotebookStatus {
     pub cloud: CloudStatus,
     /// When the current lease ends and the notebook auto-stops (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub lease_expires_at: Option<String>,
     /// ID of the pool the notebook runs on, resolved from `poolRef` or `poolId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,9 +14,13 @@ use serde::{Deserialize, Serialize};
     kind = "ResourcePool",
     doc = "A ModelArts dedicated resource pool (pay-per-use) for training, inference and notebooks.",
     namespaced,
+    derive = "PartialEq",
     status = "ResourcePoolStatus",
     shortname = "mapool",
     category = "modelarts",
+    // displayName defaults to metadata.name, which may be longer or hold '.'.
+    validation = kube::core::Rule::new("has(self.spec.displayName) || self.metadata.name.matches('^[a-z0-9]([-a-z0-9]{0,62}[a-z0-9])?$')")
+        .message("metadata.name is not a valid ModelArts pool name (up to 64 lowercase letters, digits or -): set spec.displayName"),
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -47,6 +51,8 @@ use serde::{Deserialize, Serialize};
     validation = immutable_optional("workspaceId", "spec.workspaceId is immutable: create a new ResourcePool in the other workspace"),
     validation = immutable_required("type", "spec.type is immutable: create a new ResourcePool of the other type"),
     validation = immutable_optional("network", "spec.network is immutable: create a new ResourcePool on the other network"),
+    validation = kube::core::Rule::new("self.type == 'Logical' || self.resources.all(r, !has(r.maxCount))")
+        .message("spec.resources[].maxCount applies to Logical pools only: remove it, Dedicate pools grow and shrink with count"),
     validation = kube::core::Rule::new("self.type != 'Dedicate' || has(self.network)")
         .message("spec.network is required for Dedicate pools: name the ModelArts network the pool's nodes join"),
 )]
@@ -124,7 +130,9 @@ pub struct PoolNetwork {
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     validation = kube::core::Rule::new("!has(self.maxCount) || self.count <= self.maxCount")
-        .message("spec.resources[].count must not exceed maxCount: raise maxCount or lower count"),
+        .message("spec.resources[].count must not exceed maxCount: lower count (maxCount is fixed at creation)"),
+    // Items are matched by flavor (list-type map), so oldSelf is this flavor's previous entry.
+    validation = immutable_optional("maxCount", "spec.resources[].maxCount is immutable: ModelArts cannot patch it; create a new ResourcePool for another ceiling"),
 )]
 pub struct PoolResource {
     /// Node flavor, e.g. `modelarts.vm.gpu.tnt004`. Unique within `resources`.
@@ -133,8 +141,8 @@ pub struct PoolResource {
     /// Guaranteed number of nodes (0 to 1000).
     #[schemars(range(min = 0, max = 1000))]
     pub count: i32,
-    /// Elastic ceiling for Logical pools; physical pools use `count`. Set at creation only
-    /// (ModelArts cannot patch it).
+    /// Elastic ceiling, Logical pools only (Dedicate pools use `count`). Immutable: ModelArts
+    /// cannot patch it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 1000))]
     pub max_count: Option<i32>,

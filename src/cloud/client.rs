@@ -210,7 +210,6 @@ pub(crate) struct Call {
     pub query: Vec<(String, String)>,
     pub content_type: &'static str,
     pub body: Vec<u8>,
-    pub headers: Vec<(String, String)>,
 }
 
 impl Call {
@@ -222,7 +221,6 @@ impl Call {
             query: Vec::new(),
             content_type,
             body: Vec::new(),
-            headers: Vec::new(),
         }
     }
 
@@ -235,14 +233,6 @@ impl Call {
         self.body = serde_json::to_vec(body)
             .map_err(|e| Error::invalid_request(self.operation, format!("cannot serialise body: {e}")))?;
         Ok(self)
-    }
-
-    #[allow(dead_code)] // first used by the pool calls
-    pub fn header(mut self, name: &str, value: Option<&str>) -> Self {
-        if let Some(value) = value {
-            self.headers.push((name.to_owned(), value.to_owned()));
-        }
-        self
     }
 }
 
@@ -315,7 +305,6 @@ impl ModelArtsClient {
     pub fn endpoint(&self) -> &str {
         &self.base
     }
-    #[allow(dead_code)] // first used by the pool calls
     pub(crate) fn patch_content_type(&self) -> &'static str {
         self.config.patch_content_type.as_str()
     }
@@ -455,7 +444,6 @@ impl ModelArtsClient {
             ("User-Agent".to_owned(), self.config.user_agent.clone()),
             ("X-Project-Id".to_owned(), self.project_id.clone()),
         ];
-        headers.extend(call.headers.iter().cloned());
         let credentials = self.credentials.current();
         let request = RequestToSign {
             method: call.method.as_str(),
