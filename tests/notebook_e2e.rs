@@ -1,11 +1,8 @@
 //! Notebook end to end: the real operator against kube-emulator and modelarts-emulator.
 mod support;
 
-use modelarts_emulator::{DEFAULT_PROJECT_ID as PROJECT, FaultAction, FaultRule, Kind};
-use modelarts_operator::{
-    api::notebook::Notebook,
-    engine::tags::OWNER_TAG,
-};
+use modelarts_emulator::{DEFAULT_PROJECT_ID as PROJECT, Kind};
+use modelarts_operator::{api::notebook::Notebook, engine::tags::OWNER_TAG};
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::{Env, IMAGE, condition};
@@ -46,11 +43,17 @@ fn ready(nb: &Notebook) -> bool {
 }
 
 fn reason(nb: &Notebook, type_: &str) -> Option<String> {
-    nb.status.as_ref().and_then(|s| condition(&s.cloud.conditions, type_)).map(|c| c.reason.clone())
+    nb.status
+        .as_ref()
+        .and_then(|s| condition(&s.cloud.conditions, type_))
+        .map(|c| c.reason.clone())
 }
 
 fn cloud_id(nb: &Notebook) -> String {
-    nb.status.as_ref().and_then(|s| s.cloud.cloud_id.clone()).expect("cloud ID recorded")
+    nb.status
+        .as_ref()
+        .and_then(|s| s.cloud.cloud_id.clone())
+        .expect("cloud ID recorded")
 }
 
 /// The cloud notebook as ModelArts returns it, read through the emulator's own HTTP API.
@@ -62,11 +65,19 @@ async fn cloud_notebook(env: &Env, id: &str) -> Option<Value> {
         .send()
         .await
         .expect("emulator reachable");
-    if resp.status().is_success() { Some(resp.json().await.expect("JSON")) } else { None }
+    if resp.status().is_success() {
+        Some(resp.json().await.expect("JSON"))
+    } else {
+        None
+    }
 }
 
 fn tag(nb: &Value, key: &str) -> Option<String> {
-    nb["tags"].as_array()?.iter().find(|t| t["key"] == key).map(|t| t["value"].as_str().unwrap_or("").to_string())
+    nb["tags"]
+        .as_array()?
+        .iter()
+        .find(|t| t["key"] == key)
+        .map(|t| t["value"].as_str().unwrap_or("").to_string())
 }
 
 async fn env() -> Env {
@@ -78,8 +89,11 @@ async fn env() -> Env {
 #[tokio::test]
 async fn a_notebook_is_created_and_becomes_ready_matching_its_spec() {
     let env = env().await;
-    env.apply(&notebook("nb1", json!({"spec": {"description": "hello", "tags": {"team": "ml"},
-        "ssh": {"keyPairNames": ["kp-1"]}}})))
+    env.apply(&notebook(
+        "nb1",
+        json!({"spec": {"description": "hello", "tags": {"team": "ml"},
+        "ssh": {"keyPairNames": ["kp-1"]}}}),
+    ))
     .await;
     let nb = env.wait_for::<Notebook>("nb1", T, "Ready", ready).await;
     let id = cloud_id(&nb);
@@ -96,7 +110,11 @@ async fn a_notebook_is_created_and_becomes_ready_matching_its_spec() {
     assert_eq!(status.cloud.managed_tag_keys, vec!["team".to_string()]);
     assert!(status.cloud.pending_create.is_none());
     assert_eq!(reason_of(&status.cloud.conditions, "Synced"), "Synced");
-    assert_eq!(env.calls("POST", "/v1/{project_id}/notebooks"), 1, "exactly one create");
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/notebooks"),
+        1,
+        "exactly one create"
+    );
 }
 
 fn reason_of(conds: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition], t: &str) -> String {
@@ -106,20 +124,38 @@ fn reason_of(conds: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]
 #[tokio::test]
 async fn tags_follow_the_spec_and_a_foreign_tag_survives() {
     let env = env().await;
-    env.apply(&notebook("nb-tags", json!({"spec": {"tags": {"team": "ml", "env": "dev"}}}))).await;
+    env.apply(&notebook(
+        "nb-tags",
+        json!({"spec": {"tags": {"team": "ml", "env": "dev"}}}),
+    ))
+    .await;
     let nb = env.wait_for::<Notebook>("nb-tags", T, "Ready", ready).await;
     let id = cloud_id(&nb);
-    env.cloud.add_tags(PROJECT, Kind::Notebook, &id, &[("cost-center", "42")]).expect("console adds a tag");
-    env.merge_patch::<Notebook>("nb-tags", json!({"spec": {"tags": {"team": "cv", "env": null, "owner": "ana"}}})).await;
+    env.cloud
+        .add_tags(PROJECT, Kind::Notebook, &id, &[("cost-center", "42")])
+        .expect("console adds a tag");
+    env.merge_patch::<Notebook>(
+        "nb-tags",
+        json!({"spec": {"tags": {"team": "cv", "env": null, "owner": "ana"}}}),
+    )
+    .await;
     env.wait_for::<Notebook>("nb-tags", T, "tags converged", |nb| {
-        ready(nb) && nb.status.as_ref().is_some_and(|s| s.cloud.managed_tag_keys == vec!["owner", "team"])
+        ready(nb)
+            && nb
+                .status
+                .as_ref()
+                .is_some_and(|s| s.cloud.managed_tag_keys == vec!["owner", "team"])
     })
     .await;
     let cloud = cloud_notebook(&env, &id).await.expect("exists");
     assert_eq!(tag(&cloud, "team").as_deref(), Some("cv"), "changed");
     assert_eq!(tag(&cloud, "owner").as_deref(), Some("ana"), "added");
     assert_eq!(tag(&cloud, "env"), None, "removed");
-    assert_eq!(tag(&cloud, "cost-center").as_deref(), Some("42"), "foreign tag kept");
+    assert_eq!(
+        tag(&cloud, "cost-center").as_deref(),
+        Some("42"),
+        "foreign tag kept"
+    );
 }
 
 #[tokio::test]
@@ -128,18 +164,26 @@ async fn desired_state_stops_and_starts_the_notebook() {
     env.apply(&notebook("nb-life", json!({}))).await;
     let nb = env.wait_for::<Notebook>("nb-life", T, "Ready", ready).await;
     let id = cloud_id(&nb);
-    env.merge_patch::<Notebook>("nb-life", json!({"spec": {"desiredState": "Stopped"}})).await;
+    env.merge_patch::<Notebook>("nb-life", json!({"spec": {"desiredState": "Stopped"}}))
+        .await;
     env.wait_for::<Notebook>("nb-life", T, "stopped", |nb| {
         ready(nb) && nb.status.as_ref().and_then(|s| s.cloud.cloud_state.as_deref()) == Some("STOPPED")
     })
     .await;
-    assert_eq!(cloud_notebook(&env, &id).await.expect("exists")["status"], "STOPPED");
-    env.merge_patch::<Notebook>("nb-life", json!({"spec": {"desiredState": "Running"}})).await;
+    assert_eq!(
+        cloud_notebook(&env, &id).await.expect("exists")["status"],
+        "STOPPED"
+    );
+    env.merge_patch::<Notebook>("nb-life", json!({"spec": {"desiredState": "Running"}}))
+        .await;
     env.wait_for::<Notebook>("nb-life", T, "running", |nb| {
         ready(nb) && nb.status.as_ref().and_then(|s| s.cloud.cloud_state.as_deref()) == Some("RUNNING")
     })
     .await;
-    assert_eq!(cloud_notebook(&env, &id).await.expect("exists")["status"], "RUNNING");
+    assert_eq!(
+        cloud_notebook(&env, &id).await.expect("exists")["status"],
+        "RUNNING"
+    );
 }
 
 #[tokio::test]
@@ -148,7 +192,8 @@ async fn a_flavor_change_stops_updates_and_restarts_a_running_notebook() {
     env.apply(&notebook("nb-flavor", json!({}))).await;
     let nb = env.wait_for::<Notebook>("nb-flavor", T, "Ready", ready).await;
     let id = cloud_id(&nb);
-    env.merge_patch::<Notebook>("nb-flavor", json!({"spec": {"flavor": "modelarts.vm.cpu.8u"}})).await;
+    env.merge_patch::<Notebook>("nb-flavor", json!({"spec": {"flavor": "modelarts.vm.cpu.8u"}}))
+        .await;
     let nb = env
         .wait_for::<Notebook>("nb-flavor", T, "new flavor running", |nb| {
             ready(nb) && nb.status.as_ref().and_then(|s| s.cloud.cloud_state.as_deref()) == Some("RUNNING")
@@ -158,34 +203,68 @@ async fn a_flavor_change_stops_updates_and_restarts_a_running_notebook() {
     assert_eq!(cloud["flavor"], "modelarts.vm.cpu.8u");
     assert_eq!(cloud["status"], "RUNNING");
     assert!(!nb.status.expect("status").stopped_for_update);
-    assert_eq!(env.calls("POST", "/v1/{project_id}/notebooks/{id}/stop"), 1, "stopped once for the update");
-    assert_eq!(env.calls("PUT", "/v1/{project_id}/notebooks/{id}"), 1, "one update");
-    assert_eq!(env.calls("POST", "/v1/{project_id}/notebooks/{id}/start"), 1, "started again once");
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/notebooks/{id}/stop"),
+        1,
+        "stopped once for the update"
+    );
+    assert_eq!(
+        env.calls("PUT", "/v1/{project_id}/notebooks/{id}"),
+        1,
+        "one update"
+    );
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/notebooks/{id}/start"),
+        1,
+        "started again once"
+    );
 }
 
 #[tokio::test]
 async fn with_auto_stop_disabled_the_notebook_keeps_running_past_the_lease() {
     let env = env().await;
-    env.apply(&notebook("nb-lease", json!({"spec": {"autoStop": {"enabled": false}}}))).await;
+    env.apply(&notebook(
+        "nb-lease",
+        json!({"spec": {"autoStop": {"enabled": false}}}),
+    ))
+    .await;
     let nb = env.wait_for::<Notebook>("nb-lease", T, "Ready", ready).await;
     let id = cloud_id(&nb);
     // Three times 40 hours: far beyond any single lease (72 h at most).
     for round in 1..=3u64 {
-        let renewals = env.calls("PATCH", "/v1/{project_id}/notebooks/{id}/lease");
         env.cloud.advance_time(Duration::from_secs(40 * 3600));
         env.merge_patch::<Notebook>(
             "nb-lease",
             json!({"metadata": {"annotations": {"e2e/round": round.to_string()}}}),
         )
         .await;
+        // The operator keeps at least half the longest lease (36 h) ahead of the cloud's clock.
         let deadline = tokio::time::Instant::now() + T;
-        while env.calls("PATCH", "/v1/{project_id}/notebooks/{id}/lease") == renewals {
-            assert!(tokio::time::Instant::now() < deadline, "the lease was not renewed in round {round}");
+        loop {
+            let cloud = cloud_notebook(&env, &id).await.expect("exists");
+            assert_eq!(cloud["status"], "RUNNING", "round {round}: {cloud}");
+            let expires = cloud["lease"]["create_at"].as_i64().unwrap_or(0)
+                + cloud["lease"]["duration"].as_i64().unwrap_or(0);
+            if expires - env.cloud.now_ms() >= 36 * 3_600_000 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "round {round}: lease not renewed: {}",
+                cloud["lease"]
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(cloud_notebook(&env, &id).await.expect("exists")["status"], "RUNNING", "round {round}");
     }
-    assert_eq!(env.calls("POST", "/v1/{project_id}/notebooks/{id}/start"), 0, "never had to be restarted");
+    assert!(
+        env.calls("PATCH", "/v1/{project_id}/notebooks/{id}/lease") >= 2,
+        "renewed along the way"
+    );
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/notebooks/{id}/start"),
+        0,
+        "never had to be restarted"
+    );
 }
 
 #[tokio::test]
@@ -196,13 +275,20 @@ async fn delete_policy_delete_removes_the_cloud_notebook() {
     let id = cloud_id(&nb);
     env.delete::<Notebook>("nb-del").await;
     env.wait_gone::<Notebook>("nb-del", T).await;
-    assert!(cloud_notebook(&env, &id).await.is_none(), "cloud notebook deleted");
+    assert!(
+        cloud_notebook(&env, &id).await.is_none(),
+        "cloud notebook deleted"
+    );
 }
 
 #[tokio::test]
 async fn delete_policy_retain_keeps_the_cloud_notebook_without_the_owner_tag() {
     let env = env().await;
-    env.apply(&notebook("nb-keep", json!({"spec": {"deletionPolicy": "Retain", "tags": {"team": "ml"}}}))).await;
+    env.apply(&notebook(
+        "nb-keep",
+        json!({"spec": {"deletionPolicy": "Retain", "tags": {"team": "ml"}}}),
+    ))
+    .await;
     let nb = env.wait_for::<Notebook>("nb-keep", T, "Ready", ready).await;
     let id = cloud_id(&nb);
     env.delete::<Notebook>("nb-keep").await;
@@ -216,17 +302,28 @@ async fn delete_policy_retain_keeps_the_cloud_notebook_without_the_owner_tag() {
 #[tokio::test]
 async fn an_existing_notebook_is_adopted_by_resource_id() {
     let env = env().await;
-    env.apply(&notebook("nb-orig", json!({"spec": {"deletionPolicy": "Retain"}}))).await;
+    env.apply(&notebook(
+        "nb-orig",
+        json!({"spec": {"deletionPolicy": "Retain"}}),
+    ))
+    .await;
     let id = cloud_id(&env.wait_for::<Notebook>("nb-orig", T, "Ready", ready).await);
     env.delete::<Notebook>("nb-orig").await;
     env.wait_gone::<Notebook>("nb-orig", T).await;
     let creates = env.calls("POST", "/v1/{project_id}/notebooks");
-    env.apply(&notebook("nb-adopt", json!({"spec": {"resourceId": id, "name": null, "displayName": "nb-orig",
-        "tags": {"adopted": "yes"}}})))
+    env.apply(&notebook(
+        "nb-adopt",
+        json!({"spec": {"resourceId": id, "name": null, "displayName": "nb-orig",
+        "tags": {"adopted": "yes"}}}),
+    ))
     .await;
     let nb = env.wait_for::<Notebook>("nb-adopt", T, "Ready", ready).await;
     assert_eq!(cloud_id(&nb), id);
-    assert_eq!(env.calls("POST", "/v1/{project_id}/notebooks"), creates, "nothing created");
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/notebooks"),
+        creates,
+        "nothing created"
+    );
     let cloud = cloud_notebook(&env, &id).await.expect("exists");
     assert_eq!(tag(&cloud, OWNER_TAG), nb.metadata.uid.clone(), "claimed");
     assert_eq!(tag(&cloud, "adopted").as_deref(), Some("yes"));
@@ -235,36 +332,57 @@ async fn an_existing_notebook_is_adopted_by_resource_id() {
 #[tokio::test]
 async fn a_second_object_claiming_the_same_notebook_gets_a_management_conflict() {
     let env = env().await;
-    env.apply(&notebook("nb-a", json!({"spec": {"tags": {"team": "a"}}}))).await;
+    env.apply(&notebook("nb-a", json!({"spec": {"tags": {"team": "a"}}})))
+        .await;
     let id = cloud_id(&env.wait_for::<Notebook>("nb-a", T, "Ready", ready).await);
-    env.apply(&notebook("nb-b", json!({"spec": {"resourceId": id, "tags": {"team": "b"}, "desiredState": "Stopped"}})))
-        .await;
+    env.apply(&notebook(
+        "nb-b",
+        json!({"spec": {"resourceId": id, "tags": {"team": "b"}, "desiredState": "Stopped"}}),
+    ))
+    .await;
     let nb = env
-        .wait_for::<Notebook>("nb-b", T, "conflict", |nb| reason(nb, "Ready").as_deref() == Some("ManagementConflict"))
+        .wait_for::<Notebook>("nb-b", T, "conflict", |nb| {
+            reason(nb, "Ready").as_deref() == Some("ManagementConflict")
+        })
         .await;
-    assert_eq!(nb.status.as_ref().and_then(|s| condition(&s.cloud.conditions, "Ready")).map(|c| c.status.as_str()), Some("False"));
+    assert_eq!(
+        nb.status
+            .as_ref()
+            .and_then(|s| condition(&s.cloud.conditions, "Ready"))
+            .map(|c| c.status.as_str()),
+        Some("False")
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cloud = cloud_notebook(&env, &id).await.expect("exists");
-    assert_eq!(tag(&cloud, "team").as_deref(), Some("a"), "the second object changed nothing");
+    assert_eq!(
+        tag(&cloud, "team").as_deref(),
+        Some("a"),
+        "the second object changed nothing"
+    );
     assert_eq!(cloud["status"], "RUNNING", "the second object did not stop it");
 }
 
 #[tokio::test]
 async fn observe_only_reports_status_and_never_mutates_or_deletes() {
     let env = env().await;
-    env.apply(&notebook("nb-src", json!({"spec": {"deletionPolicy": "Retain"}}))).await;
+    env.apply(&notebook("nb-src", json!({"spec": {"deletionPolicy": "Retain"}})))
+        .await;
     let id = cloud_id(&env.wait_for::<Notebook>("nb-src", T, "Ready", ready).await);
     env.delete::<Notebook>("nb-src").await;
     env.wait_gone::<Notebook>("nb-src", T).await;
     env.cloud.clear_stats();
-    env.apply(&notebook("nb-obs", json!({"spec": {"resourceId": id, "managementPolicy": "ObserveOnly",
-        "flavor": "modelarts.vm.cpu.8u", "desiredState": "Stopped", "tags": {"x": "y"}}})))
+    env.apply(&notebook(
+        "nb-obs",
+        json!({"spec": {"resourceId": id, "managementPolicy": "ObserveOnly",
+        "flavor": "modelarts.vm.cpu.8u", "desiredState": "Stopped", "tags": {"x": "y"}}}),
+    ))
     .await;
-    let nb = env.wait_for::<Notebook>("nb-obs", T, "observed", |nb| {
-        nb.status.as_ref().and_then(|s| s.cloud.cloud_state.as_deref()) == Some("RUNNING")
-            && reason(nb, "Synced").as_deref() == Some("ObserveOnly")
-    })
-    .await;
+    let nb = env
+        .wait_for::<Notebook>("nb-obs", T, "observed", |nb| {
+            nb.status.as_ref().and_then(|s| s.cloud.cloud_state.as_deref()) == Some("RUNNING")
+                && reason(nb, "Synced").as_deref() == Some("ObserveOnly")
+        })
+        .await;
     assert_eq!(cloud_id(&nb), id);
     env.delete::<Notebook>("nb-obs").await;
     env.wait_gone::<Notebook>("nb-obs", T).await;
@@ -275,7 +393,12 @@ async fn observe_only_reports_status_and_never_mutates_or_deletes() {
         .filter(|(route, _)| !route.starts_with("GET "))
         .map(|(_, n)| *n)
         .sum();
-    assert_eq!(mutations, 0, "no mutating call at all: {:?}", env.cloud.call_counts());
+    assert_eq!(
+        mutations,
+        0,
+        "no mutating call at all: {:?}",
+        env.cloud.call_counts()
+    );
     let cloud = cloud_notebook(&env, &id).await.expect("still exists");
     assert_eq!(cloud["flavor"], "modelarts.vm.cpu.2u");
     assert_eq!(cloud["status"], "RUNNING");
@@ -291,11 +414,21 @@ async fn a_paused_notebook_is_left_alone_until_the_annotation_goes() {
         json!({"metadata": {"annotations": {"modelarts.operator.dev/paused": "true"}}, "spec": {"desiredState": "Stopped"}}),
     )
     .await;
-    env.wait_for::<Notebook>("nb-pause", T, "paused", |nb| reason(nb, "Synced").as_deref() == Some("Paused")).await;
+    env.wait_for::<Notebook>("nb-pause", T, "paused", |nb| {
+        reason(nb, "Synced").as_deref() == Some("Paused")
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(cloud_notebook(&env, &id).await.expect("exists")["status"], "RUNNING", "not stopped while paused");
-    env.merge_patch::<Notebook>("nb-pause", json!({"metadata": {"annotations": {"modelarts.operator.dev/paused": null}}}))
-        .await;
+    assert_eq!(
+        cloud_notebook(&env, &id).await.expect("exists")["status"],
+        "RUNNING",
+        "not stopped while paused"
+    );
+    env.merge_patch::<Notebook>(
+        "nb-pause",
+        json!({"metadata": {"annotations": {"modelarts.operator.dev/paused": null}}}),
+    )
+    .await;
     env.wait_for::<Notebook>("nb-pause", T, "stopped after unpause", |nb| {
         ready(nb) && nb.status.as_ref().and_then(|s| s.cloud.cloud_state.as_deref()) == Some("STOPPED")
     })

@@ -188,6 +188,7 @@ pub struct ModelArtsClient {
     project_id: String,
     credentials: SharedCredentials,
     observer: Option<Arc<dyn CallObserver>>,
+    gate: Option<Arc<dyn super::gate::RequestGate>>,
     config: ClientConfig,
 }
 
@@ -282,6 +283,7 @@ impl ModelArtsClient {
             project_id: config.project_id.clone(),
             credentials: credentials.into(),
             observer: None,
+            gate: None,
             config,
         })
     }
@@ -289,6 +291,12 @@ impl ModelArtsClient {
     /// Report every HTTP request to `observer`.
     pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Await `gate` before every HTTP request (retries included), e.g. a token bucket.
+    pub fn with_gate(mut self, gate: Arc<dyn super::gate::RequestGate>) -> Self {
+        self.gate = Some(gate);
         self
     }
 
@@ -387,6 +395,9 @@ impl ModelArtsClient {
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
+        if let Some(gate) = &self.gate {
+            gate.acquire().await;
+        }
         let started = Instant::now();
         let result = self.exchange(call).instrument(span.clone()).await;
         let latency = started.elapsed();
@@ -475,6 +486,7 @@ impl ModelArtsClient {
         let response = builder.send().await.map_err(|e| Error::transport(op, e))?;
         let status = response.status().as_u16();
         let response_headers = response.headers().clone();
+        super::clock::observe(&response_headers);
         let body = response.bytes().await.map_err(|e| Error::transport(op, e))?;
         if !(200..300).contains(&status) {
             return Err(Error::from_response(op, status, &response_headers, &body));

@@ -9,8 +9,10 @@
 //! - [`signer`]: the pure signing function, checked against the official Python SDK.
 
 pub mod client;
+pub mod clock;
 pub mod credentials;
 pub mod error;
+pub mod gate;
 pub mod lite_servers;
 pub mod notebooks;
 pub mod paging;

@@ -68,6 +68,12 @@ impl Error {
 
     pub fn class(&self) -> Class {
         match self {
+            // A create that names something missing (an image, a pool) cannot succeed as is.
+            Error::Cloud { op, source }
+                if source.kind() == ErrorKind::NotFound && op.ends_with(".create") =>
+            {
+                Class::Terminal
+            }
             Error::Cloud { source, .. } => match source.kind() {
                 ErrorKind::Invalid | ErrorKind::QuotaExceeded => Class::Terminal,
                 ErrorKind::Throttled => Class::Throttled(source.retry_after()),

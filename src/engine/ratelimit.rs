@@ -45,6 +45,12 @@ impl TokenBucket {
     }
 }
 
+impl crate::cloud::gate::RequestGate for TokenBucket {
+    fn acquire(&self) -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(TokenBucket::acquire(self))
+    }
+}
+
 /// Buckets by scope key (access key, region, project); all share one rate and burst.
 #[derive(Debug)]
 pub struct RateLimiters {

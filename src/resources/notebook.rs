@@ -37,7 +37,7 @@ fn tag_list(tags: &Tags) -> Vec<Tag> {
 }
 
 fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+    crate::cloud::clock::now_ms()
 }
 
 impl CloudResource for Notebook {

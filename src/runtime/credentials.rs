@@ -93,6 +93,14 @@ impl Resolver {
         }
     }
 
+    /// A region or project named by the operator-wide environment credentials.
+    fn operator_default(&self, field: impl Fn(&Source) -> Option<String>) -> Option<String> {
+        match &self.config.operator {
+            OperatorCredentials::Static(source) => field(source),
+            _ => None,
+        }
+    }
+
     async fn secret_source(&self, namespace: &str, name: &str) -> Result<Source> {
         let key = (namespace.to_string(), name.to_string());
         {
@@ -110,19 +118,28 @@ impl Resolver {
             }
             other => Error::Kube(other),
         })?;
-        let source = parse_secret(&secret).map_err(|rule| Error::Credentials(format!("Secret {namespace}/{name}: {rule}")))?;
+        let source = parse_secret(&secret)
+            .map_err(|rule| Error::Credentials(format!("Secret {namespace}/{name}: {rule}")))?;
         let mut cache = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
         cache.insert(key, (Instant::now(), source.clone()));
         Ok(source)
     }
 
-    async fn resolve(&self, namespace: &str, spec: &(dyn CommonSpec + Send + Sync)) -> Result<Arc<ScopedClient>> {
+    async fn resolve(
+        &self,
+        namespace: &str,
+        spec: &(dyn CommonSpec + Send + Sync),
+    ) -> Result<Arc<ScopedClient>> {
         let (origin, source) = match spec.credentials_secret_ref() {
-            Some(r) => (format!("secret:{namespace}/{}", r.name), self.secret_source(namespace, &r.name).await?),
+            Some(r) => (
+                format!("secret:{namespace}/{}", r.name),
+                self.secret_source(namespace, &r.name).await?,
+            ),
             None => match &self.config.operator {
-                OperatorCredentials::Secret { namespace, name } => {
-                    (format!("secret:{namespace}/{name}"), self.secret_source(namespace, name).await?)
-                }
+                OperatorCredentials::Secret { namespace, name } => (
+                    format!("secret:{namespace}/{name}"),
+                    self.secret_source(namespace, name).await?,
+                ),
                 OperatorCredentials::Static(source) => ("operator".to_string(), source.clone()),
                 OperatorCredentials::None => {
                     return Err(Error::Credentials(
@@ -138,14 +155,20 @@ impl Resolver {
             .map(str::to_string)
             .or(source.region.clone())
             .or(self.config.default_region.clone())
-            .ok_or_else(|| Error::Credentials("no region: set spec.region, the Secret's region key or --region".into()))?;
+            .or(self.operator_default(|s| s.region.clone()))
+            .ok_or_else(|| {
+                Error::Credentials("no region: set spec.region, the Secret's region key or --region".into())
+            })?;
         let project_id = spec
             .project_id()
             .map(str::to_string)
             .or(source.project_id.clone())
             .or(self.config.default_project_id.clone())
+            .or(self.operator_default(|s| s.project_id.clone()))
             .ok_or_else(|| {
-                Error::Credentials("no project ID: set spec.projectId, the Secret's projectId key or --project-id".into())
+                Error::Credentials(
+                    "no project ID: set spec.projectId, the Secret's projectId key or --project-id".into(),
+                )
             })?;
         let key = format!("{origin}@{region}/{project_id}");
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -162,9 +185,12 @@ impl Resolver {
         }
         let client = ModelArtsClient::with_http_client(config, source.credentials.clone(), self.http.clone())
             .map_err(|e| Error::Credentials(e.to_string()))?
-            .with_observer(self.observer.clone());
-        let _bucket = self.limiters.for_scope(&scope_hash(&key));
-        let scoped = Arc::new(ScopedClient { key: scope_hash(&key), client });
+            .with_observer(self.observer.clone())
+            .with_gate(self.limiters.for_scope(&scope_hash(&key)));
+        let scoped = Arc::new(ScopedClient {
+            key: scope_hash(&key),
+            client,
+        });
         clients.insert(key, scoped.clone());
         Ok(scoped)
     }
@@ -201,5 +227,9 @@ pub fn parse_secret(secret: &Secret) -> std::result::Result<Source, String> {
         Some(token) => Credentials::temporary(ak, sk, token),
         None => Credentials::ak_sk(ak, sk),
     };
-    Ok(Source { credentials, region: get("region")?, project_id: get("projectId")? })
+    Ok(Source {
+        credentials,
+        region: get("region")?,
+        project_id: get("projectId")?,
+    })
 }

@@ -67,12 +67,23 @@ impl OperatorHandle {
 pub fn start(client: kube::Client, config: OperatorConfig, metrics: Metrics) -> OperatorHandle {
     let observer_metrics = metrics.clone();
     let observer = Arc::new(move |record: &CallRecord| {
-        let status = record.status.map(|s| s.to_string()).unwrap_or_else(|| record.outcome.as_str().to_string());
+        let status = record
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| record.outcome.as_str().to_string());
         observer_metrics.cloud_call(record.operation, &status, record.latency);
     });
     let resolver = Resolver::new(client.clone(), config.resolver.clone(), observer);
-    let shared = Shared { client, clouds: Arc::new(resolver), engine: config.engine.clone(), metrics: metrics.clone() };
-    let settings = KindSettings { concurrency: config.concurrency, poll_interval: config.poll_interval };
+    let shared = Shared {
+        client,
+        clouds: Arc::new(resolver),
+        engine: config.engine.clone(),
+        metrics: metrics.clone(),
+    };
+    let settings = KindSettings {
+        concurrency: config.concurrency,
+        poll_interval: config.poll_interval,
+    };
     let (stop, stopped) = watch::channel(false);
     let shutdown = {
         let mut stopped = stopped.clone();
@@ -81,6 +92,8 @@ pub fn start(client: kube::Client, config: OperatorConfig, metrics: Metrics) -> 
         }
         .shared()
     };
-    let tasks = vec![tokio::spawn(controller::run::<Notebook>(shared, settings, shutdown))];
+    let tasks = vec![tokio::spawn(controller::run::<Notebook>(
+        shared, settings, shutdown,
+    ))];
     OperatorHandle { metrics, stop, tasks }
 }

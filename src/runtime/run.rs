@@ -75,8 +75,11 @@ pub fn init_logging(format: LogFormat) {
 pub async fn kube_client(kubeconfig: Option<&PathBuf>) -> Result<kube::Client, String> {
     let config = match kubeconfig {
         Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| format!("kubeconfig {}: {e}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.map_err(|e| e.to_string())?
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                .await
+                .map_err(|e| e.to_string())?
         }
         None => kube::Config::infer().await.map_err(|e| e.to_string())?,
     };
@@ -93,7 +96,10 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
     let operator_credentials = match &args.credentials_secret {
         Some(s) => match s.split_once('/') {
             Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() => {
-                OperatorCredentials::Secret { namespace: namespace.into(), name: name.into() }
+                OperatorCredentials::Secret {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                }
             }
             _ => return Err(format!("--credentials-secret must be NAMESPACE/NAME, got {s:?}")),
         },
@@ -119,7 +125,9 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
     };
     let metrics = Metrics::default();
     let health = Health::default();
-    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("listen {}: {e}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("listen {}: {e}", args.listen))?;
     let app = server::router(metrics.clone(), health.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let handle = operator::start(client, config, metrics);

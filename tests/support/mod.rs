@@ -55,15 +55,25 @@ impl Env {
 
     pub async fn without_operator() -> Env {
         let kube = KubeEmulator::start().await.expect("kube-emulator starts");
-        let cloud = modelarts_emulator::spawn(EmulatorConfig::default()).await.expect("modelarts-emulator starts");
+        let cloud = modelarts_emulator::spawn(EmulatorConfig::default())
+            .await
+            .expect("modelarts-emulator starts");
         cloud.set_all_progression(Progression::Immediate);
         let client = kube.client();
         install_crds(&client).await;
         let ns: Api<Namespace> = Api::all(client.clone());
         let mut namespace = Namespace::default();
         namespace.metadata.name = Some(NS.into());
-        ns.create(&PostParams::default(), &namespace).await.expect("namespace created");
-        Env { kube, cloud, client, operator: None, metrics: Metrics::default() }
+        ns.create(&PostParams::default(), &namespace)
+            .await
+            .expect("namespace created");
+        Env {
+            kube,
+            cloud,
+            client,
+            operator: None,
+            metrics: Metrics::default(),
+        }
     }
 
     pub fn with_operator(mut self, tune: impl FnOnce(&mut OperatorConfig)) -> Env {
@@ -95,31 +105,48 @@ impl Env {
             + DeserializeOwned,
     {
         let api: Api<K> = self.api();
-        api.patch(&obj.name_any(), &PatchParams::apply("e2e-test").force(), &Patch::Apply(obj))
-            .await
-            .expect("apply succeeds")
+        api.patch(
+            &obj.name_any(),
+            &PatchParams::apply("e2e-test").force(),
+            &Patch::Apply(obj),
+        )
+        .await
+        .expect("apply succeeds")
     }
 
     pub async fn merge_patch<K>(&self, name: &str, patch: serde_json::Value) -> K
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + Debug + DeserializeOwned,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
     {
         let api: Api<K> = self.api();
-        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("merge patch succeeds")
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .expect("merge patch succeeds")
     }
 
     pub async fn delete<K>(&self, name: &str)
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + Debug + DeserializeOwned,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
     {
         let api: Api<K> = self.api();
-        api.delete(name, &DeleteParams::default()).await.expect("delete accepted");
+        api.delete(name, &DeleteParams::default())
+            .await
+            .expect("delete accepted");
     }
 
     /// Polls until `pred` holds for the object, or panics with its last state after `timeout`.
     pub async fn wait_for<K>(&self, name: &str, timeout: Duration, what: &str, pred: impl Fn(&K) -> bool) -> K
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + Debug + DeserializeOwned,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
     {
         let api: Api<K> = self.api();
         let deadline = tokio::time::Instant::now() + timeout;
@@ -140,7 +167,10 @@ impl Env {
     /// Polls until the object is gone.
     pub async fn wait_gone<K>(&self, name: &str, timeout: Duration)
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()> + Clone + Debug + DeserializeOwned,
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
     {
         let api: Api<K> = self.api();
         let deadline = tokio::time::Instant::now() + timeout;
@@ -157,7 +187,13 @@ impl Env {
         let mut secret = Secret::default();
         secret.metadata.name = Some(name.into());
         secret.string_data = Some(data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
-        api.patch(name, &PatchParams::apply("e2e-test").force(), &Patch::Apply(&secret)).await.expect("secret applied");
+        api.patch(
+            name,
+            &PatchParams::apply("e2e-test").force(),
+            &Patch::Apply(&secret),
+        )
+        .await
+        .expect("secret applied");
     }
 
     /// Sum of cloud calls whose emulator route (e.g. `POST /v1/{project_id}/notebooks`) matches.
@@ -170,7 +206,9 @@ impl Env {
 pub async fn install_crds(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in modelarts_operator::api::crds() {
-        crds.create(&PostParams::default(), &crd).await.expect("CRD accepted");
+        crds.create(&PostParams::default(), &crd)
+            .await
+            .expect("CRD accepted");
         let name = crd.name_any();
         for _ in 0..100 {
             let got = crds.get(&name).await.expect("CRD readable");

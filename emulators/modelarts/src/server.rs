@@ -170,6 +170,19 @@ async fn request_id(State(s): State<Arc<Shared>>, req: Request, next: Next) -> R
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
+    // `Date` tells clients the emulated time, as a real server's Date tells its own clock:
+    // lease expiry and other timestamps in bodies are only comparable with it.
+    if let Some(v) = jiff::Timestamp::from_millisecond(s.clock.now_ms())
+        .ok()
+        .and_then(|t| {
+            jiff::fmt::rfc2822::DateTimePrinter::new()
+                .timestamp_to_rfc9110_string(&t)
+                .ok()
+        })
+        .and_then(|d| HeaderValue::from_str(&d).ok())
+    {
+        resp.headers_mut().insert(axum::http::header::DATE, v);
+    }
     if !path.starts_with("/_emulator") {
         let route = resp.extensions().get::<RouteTemplate>().map(|r| r.0.clone());
         s.record_log(LogEntry {
