@@ -18,6 +18,7 @@ pub mod errors;
 pub mod faults;
 pub mod notebooks;
 pub mod paging;
+pub mod pools;
 pub mod progression;
 pub mod server;
 pub mod state;

@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::faults::Faults;
 use crate::notebooks::Notebooks;
 use crate::notebooks::model::LeaseRenewal;
+use crate::pools::Pools;
 use crate::progression::{Family, Progression, ProgressionSettings};
 
 /// Behaviour knobs that `reset` restores to their configured values.
@@ -52,6 +53,7 @@ impl Ctx<'_> {
 #[derive(Debug, Default)]
 pub struct Project {
     pub notebooks: Notebooks,
+    pub pools: Pools,
 }
 
 #[derive(Debug, Default)]
