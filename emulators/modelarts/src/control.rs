@@ -146,7 +146,8 @@ impl Control {
         self.shared.with_project(project, |p, ctx, _| match kind {
             Kind::Notebook => p.notebooks.force_status(id, status, ctx),
             Kind::Pool => p.pools.force_status(id, status, ctx),
-            other => Err(unsupported(other, "set_status")),
+            Kind::Server => p.servers.force_status(id, status, ctx),
+            Kind::Hyperinstance => p.servers.force_hyper_status(id, status, ctx),
         })
     }
 
@@ -154,6 +155,11 @@ impl Control {
     pub fn console_action(&self, project: &str, kind: Kind, id: &str, action: &str) -> ApiResult<()> {
         self.shared.with_project(project, |p, ctx, _| match kind {
             Kind::Notebook => p.notebooks.console_action(id, action, ctx),
+            Kind::Server => p.servers.console_action(id, action, ctx),
+            Kind::Hyperinstance => p
+                .servers
+                .hyper_action(id, &action.to_ascii_uppercase(), &serde_json::Value::Null, ctx)
+                .map(drop),
             other => Err(unsupported(other, "console actions")),
         })
     }
@@ -166,6 +172,7 @@ impl Control {
         self.shared.with_project(project, |p, ctx, _| match kind {
             Kind::Notebook => p.notebooks.add_tags(id, tags, ctx),
             Kind::Pool => p.pools.add_tags(id, tags, ctx).map(drop),
+            Kind::Hyperinstance => p.servers.hyper_console_tags(id, tags, &[], ctx),
             other => Err(unsupported(other, "tags")),
         })
     }
@@ -175,6 +182,10 @@ impl Control {
         self.shared.with_project(project, |p, ctx, _| match kind {
             Kind::Notebook => p.notebooks.remove_tags(id, &keys, ctx),
             Kind::Pool => p.pools.remove_tags(id, &keys, ctx).map(drop),
+            Kind::Hyperinstance => {
+                let keys: Vec<String> = keys.into_iter().map(|(k, _)| k).collect();
+                p.servers.hyper_console_tags(id, vec![], &keys, ctx)
+            }
             other => Err(unsupported(other, "tags")),
         })
     }
@@ -184,7 +195,8 @@ impl Control {
         self.shared.with_project(project, |p, _, _| match kind {
             Kind::Notebook => p.notebooks.remove(id),
             Kind::Pool => p.pools.remove(id),
-            other => Err(unsupported(other, "delete")),
+            Kind::Server => p.servers.remove(id),
+            Kind::Hyperinstance => p.servers.remove_hyper(id),
         })
     }
 

@@ -21,6 +21,7 @@ pub mod paging;
 pub mod pools;
 pub mod progression;
 pub mod server;
+pub mod servers;
 pub mod state;
 pub mod validate;
 

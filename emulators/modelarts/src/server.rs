@@ -39,6 +39,7 @@ pub fn build_router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
         .merge(crate::notebooks::routes::router())
         .merge(crate::pools::routes::router())
+        .merge(crate::servers::routes::router())
         .route_layer(middleware::from_fn_with_state(shared.clone(), gateway));
     Router::new()
         .merge(api)

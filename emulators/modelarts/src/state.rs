@@ -14,6 +14,7 @@ use crate::notebooks::Notebooks;
 use crate::notebooks::model::LeaseRenewal;
 use crate::pools::Pools;
 use crate::progression::{Family, Progression, ProgressionSettings};
+use crate::servers::Servers;
 
 /// Behaviour knobs that `reset` restores to their configured values.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -54,6 +55,7 @@ impl Ctx<'_> {
 pub struct Project {
     pub notebooks: Notebooks,
     pub pools: Pools,
+    pub servers: Servers,
 }
 
 #[derive(Debug, Default)]
