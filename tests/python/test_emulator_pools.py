@@ -54,6 +54,8 @@ def test_scaling_through_patch_is_reflected_in_node_lists(client):
     assert len(rest.items) == 1 and not rest.metadata._continue
     node = nodes.items[0]
     assert node.spec.flavor == GPU and node.status.private_ip and node.metadata.name
+    one = client.show_pool_node(ShowPoolNodeRequest(pool_name=name, node_name=node.metadata.name))
+    assert one.metadata.name == node.metadata.name and one.status.phase == "Available"
     client.batch_delete_pool_nodes(BatchDeletePoolNodesRequest(pool_name=name, body=NodesDeletionRequest(
         delete_node_names=[node.metadata.name])))
     remaining = wait_for(lambda: client.list_pool_nodes(ListPoolNodesRequest(pool_name=name)), lambda r: len(r.items) == 2)
