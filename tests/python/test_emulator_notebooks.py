@@ -172,3 +172,32 @@ def test_another_projects_notebook_is_not_found(emu, client):
         other.show_notebook(ShowNotebookRequest(id=nb.id))
     assert e.value.status_code == 404
     assert other.list_notebooks(ListNotebooksRequest()).total == 0
+
+
+def test_injected_throttling_reaches_the_sdk_with_retry_after(emu, client):
+    emu.ctl("POST", "/faults", {"method": "GET", "path": "/v1/{project_id}/notebooks", "kind": "status",
+                                "status": 429, "retry_after": 2, "times": 1})
+    with pytest.raises(ClientRequestException) as e:
+        client.list_notebooks(ListNotebooksRequest())
+    # The SDK's urllib3 retry layer turns any 429 into error_code "429" (reference 4.6).
+    assert e.value.status_code == 429
+    assert client.list_notebooks(ListNotebooksRequest()).total == 0, "the rule fired once"
+    assert emu.ctl("GET", "/calls")["GET /v1/{project_id}/notebooks"] == 2
+
+
+def test_eventual_consistency_hides_a_new_notebook_from_the_sdk(emu, client):
+    emu.ctl("POST", "/eventual-consistency", {"family": "notebooks", "reads": 1})
+    nb = create(client)
+    with pytest.raises(ClientRequestException) as e:
+        show(client, nb.id)
+    assert e.value.status_code == 404
+    assert show(client, nb.id).id == nb.id
+
+
+def test_an_iam_token_from_the_allow_list_is_accepted(emu):
+    import json
+    import urllib.request
+    req = urllib.request.Request(f"{emu.url}/v1/{PROJECT_ID}/notebooks", headers={"X-Auth-Token": "test-iam-token"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200 and resp.headers["X-Request-Id"]
+        assert json.loads(resp.read())["total"] == 0

@@ -145,7 +145,9 @@ impl Control {
     pub fn set_status(&self, project: &str, kind: Kind, id: &str, status: &str) -> ApiResult<()> {
         self.shared.with_project(project, |p, ctx, _| match kind {
             Kind::Notebook => p.notebooks.force_status(id, status, ctx),
-            other => Err(unsupported(other, "set_status")),
+            Kind::Pool => p.pools.force_status(id, status, ctx),
+            Kind::Server => p.servers.force_status(id, status, ctx),
+            Kind::Hyperinstance => p.servers.force_hyper_status(id, status, ctx),
         })
     }
 
@@ -153,6 +155,11 @@ impl Control {
     pub fn console_action(&self, project: &str, kind: Kind, id: &str, action: &str) -> ApiResult<()> {
         self.shared.with_project(project, |p, ctx, _| match kind {
             Kind::Notebook => p.notebooks.console_action(id, action, ctx),
+            Kind::Server => p.servers.console_action(id, action, ctx),
+            Kind::Hyperinstance => p
+                .servers
+                .hyper_action(id, &action.to_ascii_uppercase(), &serde_json::Value::Null, ctx)
+                .map(drop),
             other => Err(unsupported(other, "console actions")),
         })
     }
@@ -164,6 +171,8 @@ impl Control {
             .collect();
         self.shared.with_project(project, |p, ctx, _| match kind {
             Kind::Notebook => p.notebooks.add_tags(id, tags, ctx),
+            Kind::Pool => p.pools.add_tags(id, tags, ctx).map(drop),
+            Kind::Hyperinstance => p.servers.hyper_console_tags(id, tags, &[], ctx),
             other => Err(unsupported(other, "tags")),
         })
     }
@@ -172,6 +181,11 @@ impl Control {
         let keys: Vec<(String, Option<String>)> = keys.iter().map(|k| (k.to_string(), None)).collect();
         self.shared.with_project(project, |p, ctx, _| match kind {
             Kind::Notebook => p.notebooks.remove_tags(id, &keys, ctx),
+            Kind::Pool => p.pools.remove_tags(id, &keys, ctx).map(drop),
+            Kind::Hyperinstance => {
+                let keys: Vec<String> = keys.into_iter().map(|(k, _)| k).collect();
+                p.servers.hyper_console_tags(id, vec![], &keys, ctx)
+            }
             other => Err(unsupported(other, "tags")),
         })
     }
@@ -180,7 +194,16 @@ impl Control {
     pub fn delete_resource(&self, project: &str, kind: Kind, id: &str) -> ApiResult<()> {
         self.shared.with_project(project, |p, _, _| match kind {
             Kind::Notebook => p.notebooks.remove(id),
-            other => Err(unsupported(other, "delete")),
+            Kind::Pool => p.pools.remove(id),
+            Kind::Server => p.servers.remove(id),
+            Kind::Hyperinstance => p.servers.remove_hyper(id),
+        })
+    }
+
+    /// A console user scaling one flavor of a pool to `count` nodes (0 removes the flavor).
+    pub fn set_pool_node_count(&self, project: &str, pool: &str, flavor: &str, count: i64) -> ApiResult<()> {
+        self.shared.with_project(project, |p, ctx, _| {
+            p.pools.set_node_count(pool, flavor, count, ctx)
         })
     }
 
@@ -242,6 +265,7 @@ pub fn router() -> Router<App> {
         .route("/projects/{pid}/{kind}/{id}", delete(delete_resource))
         .route("/projects/{pid}/{kind}/{id}/status", post(set_status))
         .route("/projects/{pid}/{kind}/{id}/action", post(action))
+        .route("/projects/{pid}/{kind}/{id}/nodes", put(set_pool_nodes))
         .route(
             "/projects/{pid}/{kind}/{id}/tags",
             post(add_tags).delete(remove_tags),
@@ -384,6 +408,24 @@ async fn delete_resource(
     Path((pid, kind, id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     ctl(&s).delete_resource(&pid, kind.parse()?, &id)?;
+    Ok(ok())
+}
+
+#[derive(Deserialize)]
+struct PoolNodes {
+    flavor: String,
+    count: i64,
+}
+
+async fn set_pool_nodes(
+    State(s): State<App>,
+    Path((pid, kind, id)): Path<(String, String, String)>,
+    Json(b): Json<PoolNodes>,
+) -> ApiResult<Json<Value>> {
+    if kind.parse::<Kind>()? != Kind::Pool {
+        return Err(unsupported(kind.parse()?, "node counts"));
+    }
+    ctl(&s).set_pool_node_count(&pid, &id, &b.flavor, b.count)?;
     Ok(ok())
 }
 

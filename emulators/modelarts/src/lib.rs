@@ -18,8 +18,10 @@ pub mod errors;
 pub mod faults;
 pub mod notebooks;
 pub mod paging;
+pub mod pools;
 pub mod progression;
 pub mod server;
+pub mod servers;
 pub mod state;
 pub mod validate;
 

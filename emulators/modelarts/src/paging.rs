@@ -13,6 +13,29 @@ pub fn offset_page(total: usize, offset: usize, limit: usize, data: Vec<Value>) 
     json!({"current": current, "pages": pages, "size": limit, "total": total, "data": data})
 }
 
+/// The same page shape as a typed struct, for lists serialised without building a `Value`.
+#[derive(serde::Serialize)]
+pub struct OffsetPage<T> {
+    current: usize,
+    pages: usize,
+    size: usize,
+    total: usize,
+    data: Vec<T>,
+}
+
+impl<T> OffsetPage<T> {
+    pub fn new(total: usize, offset: usize, limit: usize, data: Vec<T>) -> Self {
+        let pages = if limit == 0 { 0 } else { total.div_ceil(limit) };
+        OffsetPage {
+            current: offset.checked_div(limit).unwrap_or(0),
+            pages,
+            size: limit,
+            total,
+            data,
+        }
+    }
+}
+
 /// Read `offset` and `limit` with a default and maximum limit.
 pub fn offset_limit(q: &Query, default_limit: i64, max_limit: i64) -> ApiResult<(usize, usize)> {
     let offset = q.int("offset", 0, i64::from(i32::MAX))?.unwrap_or(0);

@@ -38,6 +38,8 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 pub fn build_router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
         .merge(crate::notebooks::routes::router())
+        .merge(crate::pools::routes::router())
+        .merge(crate::servers::routes::router())
         .route_layer(middleware::from_fn_with_state(shared.clone(), gateway));
     Router::new()
         .merge(api)

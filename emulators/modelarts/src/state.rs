@@ -12,7 +12,9 @@ use crate::clock::Clock;
 use crate::faults::Faults;
 use crate::notebooks::Notebooks;
 use crate::notebooks::model::LeaseRenewal;
+use crate::pools::Pools;
 use crate::progression::{Family, Progression, ProgressionSettings};
+use crate::servers::Servers;
 
 /// Behaviour knobs that `reset` restores to their configured values.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -52,6 +54,8 @@ impl Ctx<'_> {
 #[derive(Debug, Default)]
 pub struct Project {
     pub notebooks: Notebooks,
+    pub pools: Pools,
+    pub servers: Servers,
 }
 
 #[derive(Debug, Default)]

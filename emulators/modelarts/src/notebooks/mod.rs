@@ -25,6 +25,14 @@ pub struct Notebooks {
     index: HashMap<String, u64>,
 }
 
+fn internal(e: serde_json::Error) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        codes::INTERNAL,
+        e.to_string(),
+    )
+}
+
 fn not_found(id: &str) -> ApiError {
     ApiError::not_found(codes::NOTEBOOK_NOT_FOUND, "Notebook instance", id)
 }
@@ -108,6 +116,12 @@ impl Notebooks {
         Ok(render::notebook(nb, ctx))
     }
 
+    /// `show` serialised straight to bytes (the hot path of every controller poll).
+    pub fn show_json(&mut self, id: &str, ctx: &Ctx<'_>) -> ApiResult<Vec<u8>> {
+        let nb = self.get_mut(id, ctx, true)?;
+        serde_json::to_vec(&render::view(nb, ctx)).map_err(internal)
+    }
+
     /// Tick every notebook (list calls are reads for all of them) and drop finished deletions.
     fn tick_all(&mut self, ctx: &Ctx<'_>) {
         let p = ctx.progression(Family::Notebooks);
@@ -124,7 +138,14 @@ impl Notebooks {
         }
     }
 
+    /// The list as a `Value` (tests and in-process callers); HTTP uses [`Self::list_json`].
     pub fn list(&mut self, q: &Query, ctx: &Ctx<'_>) -> ApiResult<Value> {
+        let bytes = self.list_json(q, ctx)?;
+        serde_json::from_slice(&bytes).map_err(internal)
+    }
+
+    /// The list page serialised straight from borrowed views (the fast path).
+    pub fn list_json(&mut self, q: &Query, ctx: &Ctx<'_>) -> ApiResult<Vec<u8>> {
         let (offset, limit) = offset_limit(q, 10, 1000)?;
         let filter = ListFilter::parse(q)?;
         let sort_key = q.get("sort_key").unwrap_or("create_at");
@@ -157,13 +178,14 @@ impl Notebooks {
             hits.reverse();
         }
         let total = hits.len();
-        let data = hits
+        let data: Vec<render::NotebookView<'_>> = hits
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|nb| render::notebook(nb, ctx))
+            .map(|nb| render::view(nb, ctx))
             .collect();
-        Ok(offset_page(total, offset, limit, data))
+        let page = crate::paging::OffsetPage::new(total, offset, limit, data);
+        serde_json::to_vec(&page).map_err(internal)
     }
 
     pub fn update(&mut self, id: &str, req: UpdateRequest, ctx: &Ctx<'_>) -> ApiResult<Value> {

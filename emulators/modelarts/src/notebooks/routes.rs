@@ -6,6 +6,8 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 
@@ -50,13 +52,15 @@ async fn create(State(s): State<App>, Path(pid): Path<String>, body: Bytes) -> J
     })
 }
 
-async fn list(State(s): State<App>, Path(pid): Path<String>, RawQuery(q): RawQuery) -> JsonResult {
+async fn list(State(s): State<App>, Path(pid): Path<String>, RawQuery(q): RawQuery) -> ApiResult<Response> {
     let q = Query::parse(q.as_deref());
-    s.with_project(&pid, |p, ctx, _| p.notebooks.list(&q, ctx).map(Json))
+    let bytes = s.with_project(&pid, |p, ctx, _| p.notebooks.list_json(&q, ctx))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
-async fn show(State(s): State<App>, Path((pid, id)): Path<(String, String)>) -> JsonResult {
-    s.with_project(&pid, |p, ctx, _| p.notebooks.show(&id, ctx).map(Json))
+async fn show(State(s): State<App>, Path((pid, id)): Path<(String, String)>) -> ApiResult<Response> {
+    let bytes = s.with_project(&pid, |p, ctx, _| p.notebooks.show_json(&id, ctx))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 async fn update(State(s): State<App>, Path((pid, id)): Path<(String, String)>, body: Bytes) -> JsonResult {

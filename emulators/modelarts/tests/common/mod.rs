@@ -98,6 +98,20 @@ impl Client {
         })
     }
 
+    /// Status and raw body bytes, for callers that decode into their own types.
+    pub async fn call_raw(&self, method: &str, path: &str) -> (u16, bytes::Bytes) {
+        let path = path.replace("{pid}", &self.project_id);
+        let headers = self.signed_headers(method, &path, b"");
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(m, format!("{}{path}", self.base));
+        for (k, v) in &headers {
+            req = req.header(k.as_str(), v.as_bytes());
+        }
+        let resp = req.send().await.expect("request failed");
+        let status = resp.status().as_u16();
+        (status, resp.bytes().await.expect("body"))
+    }
+
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         self.try_call(method, path, body).await.expect("request failed")
     }
