@@ -19,6 +19,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Run everything locally on stand-ins: Kubernetes and ModelArts emulators, the CRDs, the
+    /// examples and the controllers, with a live view (Ctrl-C to stop).
+    Demo(crate::runtime::demo::DemoArgs),
     /// Run the controllers against a cluster (kubeconfig or in-cluster) and ModelArts.
     Run(Box<crate::runtime::run::RunArgs>),
 }
@@ -34,6 +37,7 @@ impl Cli {
                 print!("{}", docs.concat());
                 ExitCode::SUCCESS
             }
+            Command::Demo(args) => block_on(crate::runtime::demo::run(args)),
             Command::Run(args) => block_on(crate::runtime::run::run(*args)),
             Command::Crds { dir: Some(dir) } => match write_crds(&dir) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! Process wiring: controllers, the health and metrics server, credentials and configuration.
 pub mod controller;
 pub mod credentials;
+pub mod demo;
 pub mod operator;
 pub mod run;
 pub mod server;

@@ -12,6 +12,9 @@ use futures::FutureExt;
 use std::{sync::Arc, time::Duration};
 use tokio::{sync::watch, task::JoinHandle};
 
+/// Kinds whose controllers `start` runs.
+pub const KINDS: &[&str] = &["Notebook"];
+
 /// Everything configurable about a running operator.
 #[derive(Clone)]
 pub struct OperatorConfig {

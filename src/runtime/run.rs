@@ -63,8 +63,13 @@ pub struct RunArgs {
 }
 
 pub fn init_logging(format: LogFormat) {
+    init_logging_with(format, "info,kube=warn,hyper=warn");
+}
+
+/// Logging with `default` as the filter unless RUST_LOG says otherwise.
+pub fn init_logging_with(format: LogFormat, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn,hyper=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
