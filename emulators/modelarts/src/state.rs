@@ -65,13 +65,6 @@ pub struct Store {
     projects: HashMap<String, Project>,
 }
 
-impl Store {
-    pub fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
     pub at_ms: i64,

@@ -1,5 +1,6 @@
 //! Notebook backend: the per-project collection and every operation of reference section 1.
 
+pub mod images;
 pub mod model;
 pub mod render;
 pub mod requests;
@@ -23,6 +24,7 @@ use requests::{CreateRequest, MountRequest, UpdateRequest};
 pub struct Notebooks {
     by_seq: BTreeMap<u64, Notebook>,
     index: HashMap<String, u64>,
+    saved_images: Vec<images::SavedImage>,
 }
 
 fn internal(e: serde_json::Error) -> ApiError {
