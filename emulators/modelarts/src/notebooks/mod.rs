@@ -118,6 +118,12 @@ impl Notebooks {
         Ok(render::notebook(nb, ctx))
     }
 
+    /// The notebook as `show` renders it, without counting as a client read (control API).
+    pub fn peek(&mut self, id: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
+        let nb = self.get_mut(id, ctx, false)?;
+        Ok(render::notebook(nb, ctx))
+    }
+
     /// `show` serialised straight to bytes (the hot path of every controller poll).
     pub fn show_json(&mut self, id: &str, ctx: &Ctx<'_>) -> ApiResult<Vec<u8>> {
         let nb = self.get_mut(id, ctx, true)?;

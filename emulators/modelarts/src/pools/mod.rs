@@ -145,6 +145,12 @@ impl Pools {
         Ok(render::pool(pool, ctx))
     }
 
+    /// The pool as `show` renders it, without counting as a client read (control API).
+    pub fn peek(&mut self, name: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
+        let pool = self.get_mut(name, ctx, false)?;
+        Ok(render::pool(pool, ctx))
+    }
+
     pub fn list(&mut self, q: &Query, ctx: &Ctx<'_>) -> ApiResult<Value> {
         let selector = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
         let status = q
