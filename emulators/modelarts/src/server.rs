@@ -139,7 +139,9 @@ async fn gateway(
                     format!("Injected fault: {}", status.canonical_reason().unwrap_or("")),
                 );
                 e.retry_after = retry_after;
-                return e.into_response();
+                let mut r = e.into_response();
+                r.extensions_mut().insert(RouteTemplate(route));
+                return r;
             }
             FaultAction::CommitThenFail { status, drop } => after_commit = Some((status, drop)),
         }
