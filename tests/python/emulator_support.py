@@ -59,11 +59,14 @@ class Emulator:
                 .build())
 
     def stop(self):
+        """SIGTERM must shut the emulator down cleanly (exit status 0)."""
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=10)
+            code = self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            raise AssertionError("emulator did not stop within 10 s of SIGTERM")
+        assert code == 0, f"emulator exited with {code} on SIGTERM"
 
 
 @pytest.fixture(scope="module")

@@ -157,6 +157,17 @@ def test_flavors_switchable_flavors_and_images(client):
     assert client.show_image(ShowImageRequest(id=CPU_IMAGE)).name.startswith("pytorch")
 
 
+def test_save_as_image_snapshots_and_lists_the_new_image(client):
+    nb = create(client)
+    status_is(client, nb.id, "RUNNING")
+    img = client.create_image(CreateImageRequest(id=nb.id, body=ImageCreateReq(name="saved-img", namespace="team", tag="v1")))
+    assert img.status == "CREATING" and img.origin == "IMAGE_SAVE" and img.type == "DEDICATED"
+    status_is(client, nb.id, "RUNNING")
+    images = client.list_image(ListImageRequest(type="DEDICATED"))
+    assert [(i.id, i.status) for i in images.data] == [(img.id, "ACTIVE")]
+    assert client.show_image(ShowImageRequest(id=img.id)).swr_path.endswith("/team/saved-img:v1")
+
+
 def test_a_wrongly_signed_request_is_refused(emu):
     bad = emu.client(sk="WRONG-SECRET")
     with pytest.raises(ClientRequestException) as e:

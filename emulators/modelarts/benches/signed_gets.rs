@@ -26,6 +26,15 @@ struct Shown {
     id: String,
 }
 
+/// CPU seconds this process (client and server together) has used, from /proc (Linux only).
+/// Dividing work by it gives a figure that does not depend on how busy the machine is.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -70,6 +79,7 @@ async fn run() {
     println!("created {notebooks} notebooks in {:.2?}", t.elapsed());
     let ids = Arc::new(ids);
 
+    let cpu_before = cpu_seconds();
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let t = Instant::now();
@@ -98,6 +108,13 @@ async fn run() {
         "signed GET /v1/{{pid}}/notebooks/{{id}}: {n} in {secs:.2}s = {:.0} req/s (concurrency {concurrency})",
         n as f64 / secs
     );
+    if let (Some(a), Some(b)) = (cpu_before, cpu_seconds()) {
+        let used = b - a;
+        println!(
+            "  {:.0} req per CPU-second of client+server together ({used:.1} CPU-s used)",
+            n as f64 / used
+        );
+    }
 
     for limit in [1000usize, 50] {
         let t = Instant::now();

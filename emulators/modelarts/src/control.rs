@@ -141,6 +141,17 @@ impl Control {
             .insert(token.to_string());
     }
 
+    /// A resource as the API would show it, without counting as a read or being hidden by
+    /// eventual consistency (for assertions in tests).
+    pub fn get(&self, project: &str, kind: Kind, id: &str) -> ApiResult<Value> {
+        self.shared.with_project(project, |p, ctx, _| match kind {
+            Kind::Notebook => p.notebooks.peek(id, ctx),
+            Kind::Pool => p.pools.peek(id, ctx),
+            Kind::Server => p.servers.peek(id, ctx),
+            Kind::Hyperinstance => p.servers.show_hyper(id, ctx),
+        })
+    }
+
     /// Out-of-band status change, as if the platform or a console user did it.
     pub fn set_status(&self, project: &str, kind: Kind, id: &str, status: &str) -> ApiResult<()> {
         self.shared.with_project(project, |p, ctx, _| match kind {
@@ -262,7 +273,7 @@ pub fn router() -> Router<App> {
         .route("/calls", get(calls).delete(clear_calls))
         .route("/requests", get(requests))
         .route("/credentials", post(add_credentials))
-        .route("/projects/{pid}/{kind}/{id}", delete(delete_resource))
+        .route("/projects/{pid}/{kind}/{id}", get(peek).delete(delete_resource))
         .route("/projects/{pid}/{kind}/{id}/status", post(set_status))
         .route("/projects/{pid}/{kind}/{id}/action", post(action))
         .route("/projects/{pid}/{kind}/{id}/nodes", put(set_pool_nodes))
@@ -401,6 +412,13 @@ struct Creds {
 async fn add_credentials(State(s): State<App>, Json(c): Json<Creds>) -> Json<Value> {
     ctl(&s).add_credentials(&c.ak, &c.sk, c.security_token.as_deref());
     ok()
+}
+
+async fn peek(
+    State(s): State<App>,
+    Path((pid, kind, id)): Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    ctl(&s).get(&pid, kind.parse()?, &id).map(Json)
 }
 
 async fn delete_resource(

@@ -40,6 +40,8 @@ pub fn build_router(shared: Arc<Shared>) -> Router {
         .merge(crate::notebooks::routes::router())
         .merge(crate::pools::routes::router())
         .merge(crate::servers::routes::router())
+        // The gateway knows an API by method and path: a wrong method is an unknown API.
+        .method_not_allowed_fallback(api_not_found)
         .route_layer(middleware::from_fn_with_state(shared.clone(), gateway));
     Router::new()
         .merge(api)
@@ -137,7 +139,9 @@ async fn gateway(
                     format!("Injected fault: {}", status.canonical_reason().unwrap_or("")),
                 );
                 e.retry_after = retry_after;
-                return e.into_response();
+                let mut r = e.into_response();
+                r.extensions_mut().insert(RouteTemplate(route));
+                return r;
             }
             FaultAction::CommitThenFail { status, drop } => after_commit = Some((status, drop)),
         }

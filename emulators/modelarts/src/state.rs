@@ -65,13 +65,6 @@ pub struct Store {
     projects: HashMap<String, Project>,
 }
 
-impl Store {
-    pub fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
     pub at_ms: i64,
@@ -144,7 +137,11 @@ impl Shared {
             seq,
             projects,
         } = &mut *store;
-        let project = projects.entry(project_id.to_string()).or_default();
+        // Look up before inserting: the hot path must not allocate the key on every call.
+        if !projects.contains_key(project_id) {
+            projects.insert(project_id.to_string(), Project::default());
+        }
+        let project = projects.get_mut(project_id).expect("inserted above");
         let ctx = Ctx {
             now,
             settings,
@@ -155,7 +152,13 @@ impl Shared {
     }
 
     pub fn record_call(&self, route: &str) {
-        *lock(&self.stats).counters.entry(route.to_string()).or_default() += 1;
+        let mut stats = lock(&self.stats);
+        match stats.counters.get_mut(route) {
+            Some(n) => *n += 1,
+            None => {
+                stats.counters.insert(route.to_string(), 1);
+            }
+        }
     }
 
     pub fn record_log(&self, entry: LogEntry) {

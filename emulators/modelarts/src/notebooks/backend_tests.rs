@@ -344,3 +344,62 @@ fn storage_that_is_still_unmounting_cannot_be_unmounted_again() {
         "ModelArts.6307"
     );
 }
+
+#[test]
+fn saving_an_image_snapshots_the_notebook_and_adds_a_private_image() {
+    let s = settings(Progression::Immediate);
+    let mut nbs = Notebooks::default();
+    let id = create(&mut nbs, &s, "nb", 1);
+    let c = ctx(&s);
+    nbs.show(&id, &c).unwrap();
+    let req = || {
+        images::parse_image_request(&json!({"name": "my-image", "namespace": "team", "tag": "v1"})).unwrap()
+    };
+    let img = nbs.create_image(&id, req(), &c).unwrap();
+    assert_eq!(
+        (img["status"].as_str(), img["origin"].as_str()),
+        (Some("CREATING"), Some("IMAGE_SAVE"))
+    );
+    assert!(img["swr_path"].as_str().unwrap().ends_with("/team/my-image:v1"));
+    assert_eq!(
+        nbs.show(&id, &c).unwrap()["status"],
+        "RUNNING",
+        "SNAPSHOTTING completes"
+    );
+    assert_eq!(nbs.saved_images(&c)[0]["status"], "ACTIVE");
+    nbs.stop(&id, &c).unwrap();
+    assert_eq!(
+        nbs.create_image(&id, req(), &c).unwrap_err().code,
+        "ModelArts.6307",
+        "needs RUNNING"
+    );
+}
+
+#[test]
+fn saved_image_names_follow_the_documented_pattern() {
+    for (body, field) in [
+        (json!({"name": "Upper", "namespace": "n"}), "'name'"),
+        (json!({"name": "-lead", "namespace": "n"}), "'name'"),
+        (json!({"name": "ok"}), "'namespace'"),
+        (json!({"name": "ok", "namespace": "n", "tag": ""}), "'tag'"),
+    ] {
+        let e = images::parse_image_request(&body).err().expect("must fail");
+        assert!(e.message.contains(field), "'{}' should name {field}", e.message);
+    }
+}
+
+#[test]
+fn a_snapshotting_notebook_cannot_be_saved_again() {
+    let fast = settings(Progression::Immediate);
+    let slow = settings(Progression::AfterDuration { millis: 60_000 });
+    let mut nbs = Notebooks::default();
+    let id = create(&mut nbs, &fast, "nb", 1);
+    nbs.show(&id, &ctx(&fast)).unwrap();
+    let req = || images::parse_image_request(&json!({"name": "img", "namespace": "team"})).unwrap();
+    nbs.create_image(&id, req(), &ctx(&slow)).unwrap();
+    assert_eq!(nbs.show(&id, &ctx(&slow)).unwrap()["status"], "SNAPSHOTTING");
+    assert_eq!(
+        nbs.create_image(&id, req(), &ctx(&slow)).unwrap_err().code,
+        "ModelArts.6307"
+    );
+}

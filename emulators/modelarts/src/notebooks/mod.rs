@@ -1,5 +1,6 @@
 //! Notebook backend: the per-project collection and every operation of reference section 1.
 
+pub mod images;
 pub mod model;
 pub mod render;
 pub mod requests;
@@ -23,6 +24,7 @@ use requests::{CreateRequest, MountRequest, UpdateRequest};
 pub struct Notebooks {
     by_seq: BTreeMap<u64, Notebook>,
     index: HashMap<String, u64>,
+    saved_images: Vec<images::SavedImage>,
 }
 
 fn internal(e: serde_json::Error) -> ApiError {
@@ -113,6 +115,12 @@ impl Notebooks {
 
     pub fn show(&mut self, id: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
         let nb = self.get_mut(id, ctx, true)?;
+        Ok(render::notebook(nb, ctx))
+    }
+
+    /// The notebook as `show` renders it, without counting as a client read (control API).
+    pub fn peek(&mut self, id: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
+        let nb = self.get_mut(id, ctx, false)?;
         Ok(render::notebook(nb, ctx))
     }
 

@@ -34,6 +34,7 @@ pub fn router() -> Router<App> {
         .route(&format!("{nb}/{{id}}/stop"), post(stop))
         .route(&format!("{nb}/{{id}}/lease"), get(show_lease).patch(renew_lease))
         .route(&format!("{nb}/{{id}}/flavors"), get(switchable_flavors))
+        .route(&format!("{nb}/{{id}}/create-image"), post(create_image))
         .route(&format!("{nb}/{{id}}/tags/create"), post(create_tags))
         .route(&format!("{nb}/{{id}}/tags/delete"), delete(delete_tags))
         .route(&format!("{nb}/{{id}}/storage"), post(mount).get(list_storage))
@@ -191,19 +192,40 @@ async fn unmount(State(s): State<App>, Path((pid, id, sid)): Path<(String, Strin
     s.with_project(&pid, |p, ctx, _| p.notebooks.unmount(&id, &sid, ctx).map(Json))
 }
 
-async fn list_images(State(s): State<App>, RawQuery(q): RawQuery) -> JsonResult {
+async fn create_image(
+    State(s): State<App>,
+    Path((pid, id)): Path<(String, String)>,
+    body: Bytes,
+) -> JsonResult {
+    let req = super::images::parse_image_request(&parse_body(&body)?)?;
+    s.with_project(&pid, |p, ctx, _| {
+        p.notebooks.create_image(&id, req, ctx).map(Json)
+    })
+}
+
+/// Built-in images plus the images saved from this project's notebooks.
+async fn list_images(State(s): State<App>, Path(pid): Path<String>, RawQuery(q): RawQuery) -> JsonResult {
     let q = Query::parse(q.as_deref());
     let (offset, limit) = offset_limit(&q, 1000, 1000)?;
     let name = q.get("name").map(str::to_lowercase);
     let fuzzy = q.get("name_fuzzy_match") == Some("true");
-    let items: Vec<Value> = catalog::NOTEBOOK_IMAGES
+    let kind = q.enum_of("type", &["BUILD_IN", "DEDICATED"])?.map(str::to_string);
+    let mut all: Vec<Value> = catalog::NOTEBOOK_IMAGES
         .iter()
-        .filter(|i| match &name {
-            None => true,
-            Some(n) if fuzzy => i.name.to_lowercase().contains(n.as_str()),
-            Some(n) => i.name == n,
-        })
         .map(|i| i.to_json(&s.region))
+        .collect();
+    all.extend(s.with_project(&pid, |p, ctx, _| p.notebooks.saved_images(ctx)));
+    let items: Vec<Value> = all
+        .into_iter()
+        .filter(|i| {
+            let n = i["name"].as_str().unwrap_or("").to_lowercase();
+            let name_ok = match &name {
+                None => true,
+                Some(want) if fuzzy => n.contains(want.as_str()),
+                Some(want) => &n == want,
+            };
+            name_ok && kind.as_deref().is_none_or(|k| i["type"] == k)
+        })
         .collect();
     let total = items.len();
     Ok(Json(offset_page(
@@ -214,8 +236,13 @@ async fn list_images(State(s): State<App>, RawQuery(q): RawQuery) -> JsonResult 
     )))
 }
 
-async fn show_image(State(s): State<App>, Path((_pid, id)): Path<(String, String)>) -> JsonResult {
-    catalog::notebook_image(&id)
-        .map(|i| Json(i.to_json(&s.region)))
+async fn show_image(State(s): State<App>, Path((pid, id)): Path<(String, String)>) -> JsonResult {
+    if let Some(i) = catalog::notebook_image(&id) {
+        return Ok(Json(i.to_json(&s.region)));
+    }
+    s.with_project(&pid, |p, ctx, _| p.notebooks.saved_images(ctx))
+        .into_iter()
+        .find(|i| i["id"] == id.as_str())
+        .map(Json)
         .ok_or_else(|| ApiError::not_found(codes::IMAGE_NOT_FOUND, "Image", &id))
 }

@@ -341,4 +341,35 @@ fn console_scaling_and_eventual_consistency_are_visible_to_clients() {
     assert_eq!(v["spec"]["resources"].as_array().unwrap().len(), 2);
     assert_eq!(v["status"]["resources"]["available"].as_array().unwrap().len(), 2);
     assert!(pools.set_node_count(&name, "nope", 1, &c).is_err());
+    assert!(
+        pools
+            .set_node_count(&name, GPU, -1, &c)
+            .unwrap_err()
+            .message
+            .contains("'count'")
+    );
+}
+
+#[test]
+fn a_driver_upgrade_shows_upgrading_until_it_completes() {
+    let s = settings(Progression::AfterReads { reads: 1 });
+    let mut pools = Pools::default();
+    let name = create(&mut pools, &s, "drv", 1, 1);
+    let c = ctx(&s);
+    pools.show(&name, &c).unwrap();
+    assert_eq!(pools.show(&name, &c).unwrap()["status"]["phase"], "Running");
+    let patch = requests::parse_patch(&json!({"spec": {"driver": {"gpuVersion": "535.54", "updateStrategy": "idle"}, "scope": ["Train", "Infer"]}}), "Dedicate").unwrap();
+    let v = pools.patch(&name, patch, &c).unwrap();
+    assert_eq!(
+        v["status"]["driver"]["gpu"],
+        json!({"version": "535.54", "state": "Upgrading"})
+    );
+    assert_eq!(
+        v["status"]["scope"][1],
+        json!({"scopeType": "Infer", "state": "Enabling"})
+    );
+    pools.show(&name, &c).unwrap();
+    let v = pools.show(&name, &c).unwrap();
+    assert_eq!(v["status"]["driver"]["gpu"]["state"], "Running");
+    assert_eq!(v["status"]["scope"][1]["state"], "Enabled");
 }

@@ -132,6 +132,7 @@ impl Pools {
             created_at: ctx.now,
             deleted_at: None,
             hidden_reads: ctx.hidden_reads(Family::Pools),
+            change: None,
         };
         pool.reconcile_nodes(p, ctx.now, ctx.region);
         let out = render::pool(&pool, ctx);
@@ -142,6 +143,12 @@ impl Pools {
 
     pub fn show(&mut self, name: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
         let pool = self.get_mut(name, ctx, true)?;
+        Ok(render::pool(pool, ctx))
+    }
+
+    /// The pool as `show` renders it, without counting as a client read (control API).
+    pub fn peek(&mut self, name: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
+        let pool = self.get_mut(name, ctx, false)?;
         Ok(render::pool(pool, ctx))
     }
 
@@ -198,6 +205,18 @@ impl Pools {
                 Some(v) => pool.annotations.insert(k, v),
                 None => pool.annotations.remove(&k),
             };
+        }
+        let scope_changes = patch.scope.as_ref().is_some_and(|s| *s != pool.scope);
+        let driver_changes = patch
+            .driver
+            .as_ref()
+            .is_some_and(|d| Some(d) != pool.driver.as_ref());
+        if scope_changes || driver_changes {
+            pool.change = Some(model::SpecChange {
+                previous_scope: pool.scope.clone(),
+                driver_upgrading: driver_changes,
+                pending: Pending::new((), p, ctx.now),
+            });
         }
         if let Some(s) = patch.scope {
             pool.scope = s;
@@ -349,6 +368,12 @@ impl Pools {
     pub fn set_node_count(&mut self, name: &str, flavor: &str, count: i64, ctx: &Ctx<'_>) -> ApiResult<()> {
         if flavors::find(flavor).is_none() {
             return Err(ApiError::invalid("flavor", format!("unknown flavor {flavor}")));
+        }
+        if !(0..=requests::MAX_NODES_PER_FLAVOR).contains(&count) {
+            return Err(ApiError::invalid(
+                "count",
+                format!("{count} is outside [0, {}]", requests::MAX_NODES_PER_FLAVOR),
+            ));
         }
         let p = ctx.progression(Family::Pools);
         let pool = self.get_mut(name, ctx, false)?;

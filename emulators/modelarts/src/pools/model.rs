@@ -104,6 +104,16 @@ pub struct Pool {
     pub created_at: i64,
     pub deleted_at: Option<i64>,
     pub hidden_reads: u32,
+    /// A scope or driver change in flight: scopes before the change (to show Enabling and
+    /// Disabling) and whether the driver is upgrading.
+    pub change: Option<SpecChange>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SpecChange {
+    pub previous_scope: Vec<String>,
+    pub driver_upgrading: bool,
+    pub pending: Pending<()>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -133,6 +143,14 @@ impl Pool {
                 return Tick::Gone;
             }
             self.phase = to;
+        }
+        if let Some(c) = &mut self.change {
+            let mut p = Some(c.pending.clone());
+            if take_due(&mut p, now, read).is_some() {
+                self.change = None;
+            } else if let Some(p) = p {
+                c.pending = p;
+            }
         }
         for n in &mut self.nodes {
             if let Some(to) = take_due(&mut n.pending, now, read) {
@@ -286,6 +304,26 @@ impl Pool {
         }
         self.resources.retain(|r| r.count > 0);
         Ok(())
+    }
+
+    /// `status.scope` entries: new scopes are Enabling and dropped ones Disabling until the
+    /// change completes.
+    pub fn scope_states(&self) -> Vec<(String, &'static str)> {
+        let mut out: Vec<(String, &'static str)> = Vec::new();
+        for s in &self.scope {
+            let state = match (&self.change, self.phase) {
+                (_, Phase::Creating) => "Enabling",
+                (Some(c), _) if !c.previous_scope.contains(s) => "Enabling",
+                _ => "Enabled",
+            };
+            out.push((s.clone(), state));
+        }
+        if let Some(c) = &self.change {
+            for s in c.previous_scope.iter().filter(|s| !self.scope.contains(s)) {
+                out.push((s.clone(), "Disabling"));
+            }
+        }
+        out
     }
 
     /// Counts per flavor of nodes in a phase, as `status.resources.<phase>` arrays.

@@ -34,6 +34,7 @@ fn pool(phase: Phase, resources: Vec<ResourceSpec>) -> Pool {
         created_at: NOW,
         deleted_at: None,
         hidden_reads: 0,
+        change: None,
     };
     p.reconcile_nodes(IMMEDIATE, NOW, "cn-north-4");
     p.tick(NOW, false);
@@ -152,4 +153,26 @@ fn phases_round_trip_through_their_wire_names() {
     ] {
         assert_eq!(Phase::parse(p.as_str()), Some(p));
     }
+}
+
+#[test]
+fn a_scope_change_shows_enabling_and_disabling_until_it_completes() {
+    let mut p = pool(Phase::Running, vec![spec(GPU, 1)]);
+    p.change = Some(SpecChange {
+        previous_scope: p.scope.clone(),
+        driver_upgrading: false,
+        pending: Pending::new((), Progression::AfterReads { reads: 1 }, NOW),
+    });
+    p.scope = vec!["Infer".into()];
+    assert_eq!(
+        p.scope_states(),
+        vec![
+            ("Infer".to_string(), "Enabling"),
+            ("Train".to_string(), "Disabling")
+        ]
+    );
+    p.tick(NOW, true);
+    assert!(p.change.is_some(), "one read sees the change in flight");
+    p.tick(NOW, true);
+    assert_eq!(p.scope_states(), vec![("Infer".to_string(), "Enabled")]);
 }

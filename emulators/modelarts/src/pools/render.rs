@@ -52,11 +52,23 @@ pub fn pool(p: &Pool, ctx: &Ctx<'_>) -> Value {
             v
         })
         .collect();
-    let scope_state = if p.phase == super::model::Phase::Creating {
-        "Enabling"
-    } else {
-        "Enabled"
-    };
+    let scope: Vec<Value> = p
+        .scope_states()
+        .into_iter()
+        .map(|(s, state)| json!({"scopeType": s, "state": state}))
+        .collect();
+    let upgrading = p.change.as_ref().is_some_and(|c| c.driver_upgrading);
+    let mut driver = json!({});
+    for (kind, key) in [("gpu", "gpuVersion"), ("npu", "npuVersion")] {
+        if let Some(v) = p.driver.as_ref().and_then(|d| d.get(key)).and_then(Value::as_str) {
+            let state = match (p.phase, upgrading) {
+                (super::model::Phase::Creating, _) => "Creating",
+                (_, true) => "Upgrading",
+                _ => "Running",
+            };
+            driver[kind] = json!({"version": v, "state": state});
+        }
+    }
     let mut metadata = json!({
         "name": p.name, "creationTimestamp": rfc3339(p.created_at),
         "labels": labels, "annotations": annotations,
@@ -82,8 +94,8 @@ pub fn pool(p: &Pool, ctx: &Ctx<'_>) -> Value {
                 "creating": counts(p, NodePhase::Creating), "available": counts(p, NodePhase::Available),
                 "abnormal": counts(p, NodePhase::Abnormal), "deleting": counts(p, NodePhase::Deleting),
             },
-            "scope": p.scope.iter().map(|s| json!({"scopeType": s, "state": scope_state})).collect::<Vec<_>>(),
-            "driver": {}, "parent": "", "root": "",
+            "scope": scope,
+            "driver": driver, "parent": "", "root": "",
             "clusters": {"name": format!("cluster-{}", &p.name[p.name.len().saturating_sub(8)..]), "clusterFlavor": "cce.s2.small", "type": "VirtualMachine", "version": "v1.28"},
         },
     })

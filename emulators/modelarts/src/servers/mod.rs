@@ -137,6 +137,11 @@ impl Servers {
         Ok(render::server(self.get_mut(id, ctx, true)?))
     }
 
+    /// The server as `show` renders it, without counting as a client read (control API).
+    pub fn peek(&mut self, id: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
+        Ok(render::server(self.get_mut(id, ctx, false)?))
+    }
+
     /// List (and `sync`, which on the real service refreshes from ECS/BMS first).
     pub fn list(&mut self, q: &Query, ctx: &Ctx<'_>) -> ApiResult<Value> {
         let (offset, limit, by_update, desc) = paging(q)?;
