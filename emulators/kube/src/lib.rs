@@ -9,6 +9,7 @@
 //! # drop(client); Ok(()) }
 //! ```
 
+mod cel;
 mod crd;
 mod discovery;
 mod error;
