@@ -88,9 +88,14 @@ impl Api {
 
     /// Opens a watch and returns a reader of its events.
     pub async fn watch(&self, path_and_query: &str) -> Watch {
+        self.watch_accepting(path_and_query, "application/json").await
+    }
+
+    pub async fn watch_accepting(&self, path_and_query: &str, accept: &str) -> Watch {
         let resp = self
             .http
             .get(format!("{}{path_and_query}", self.base))
+            .header("accept", accept)
             .send()
             .await
             .expect("watch opens");

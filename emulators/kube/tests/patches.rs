@@ -1,0 +1,173 @@
+//! Patch semantics: merge patch, JSON patch with the test-against-null quirk, server-side apply,
+//! and 415 for strategic-merge patches on custom resources.
+
+mod common;
+
+use common::{Api, WIDGETS, widget};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_merge_patch_merges_maps_and_null_removes_a_field() {
+    let api = Api::start().await;
+    api.widget_crd().await;
+    api.create_widget("a", json!({"size": 1, "zone": "z", "tags": {"a": "1", "b": "2"}}))
+        .await;
+    let (code, w) = api
+        .merge(
+            &format!("{WIDGETS}/a"),
+            json!({"spec": {"tags": {"a": null, "c": "3"}}}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(w["spec"]["tags"], json!({"b": "2", "c": "3"}));
+}
+
+#[tokio::test]
+async fn a_json_patch_test_of_a_missing_field_against_null_passes_as_on_the_apiserver() {
+    let api = Api::start().await;
+    api.widget_crd().await;
+    api.create_widget("a", json!({"size": 1, "zone": "z"})).await;
+    let patch = json!([
+        {"op": "test", "path": "/metadata/finalizers", "value": null},
+        {"op": "add", "path": "/metadata/finalizers", "value": ["x/y"]}
+    ]);
+    let (code, w) = api.json_patch(&format!("{WIDGETS}/a"), patch).await;
+    assert_eq!(code, 200, "{w}");
+    assert_eq!(w["metadata"]["finalizers"], json!(["x/y"]));
+}
+
+#[tokio::test]
+async fn a_failing_json_patch_test_is_422_and_changes_nothing() {
+    let api = Api::start().await;
+    api.widget_crd().await;
+    let before = api.create_widget("a", json!({"size": 1, "zone": "z"})).await;
+    let patch = json!([{"op": "replace", "path": "/spec/size", "value": 4}, {"op": "test", "path": "/spec/zone", "value": "other"}]);
+    let (code, _) = api.json_patch(&format!("{WIDGETS}/a"), patch).await;
+    assert_eq!(code, 422);
+    assert_eq!(api.get(&format!("{WIDGETS}/a")).await.1, before);
+}
+
+#[tokio::test]
+async fn a_strategic_merge_patch_on_a_custom_resource_is_415() {
+    let api = Api::start().await;
+    api.widget_crd().await;
+    api.create_widget("a", json!({"size": 1, "zone": "z"})).await;
+    let (code, s) = api
+        .send(
+            "PATCH",
+            &format!("{WIDGETS}/a"),
+            "application/strategic-merge-patch+json",
+            Some(json!({"spec": {"size": 2}})),
+        )
+        .await;
+    assert_eq!(code, 415);
+    assert_eq!(s["reason"], "UnsupportedMediaType");
+}
+
+#[tokio::test]
+async fn a_strategic_merge_patch_on_a_built_in_is_accepted() {
+    let api = Api::start().await;
+    api.post(
+        "/api/v1/namespaces/default/configmaps",
+        json!({"metadata": {"name": "c"}, "data": {"a": "1"}}),
+    )
+    .await;
+    let (code, c) = api
+        .send(
+            "PATCH",
+            "/api/v1/namespaces/default/configmaps/c",
+            "application/strategic-merge-patch+json",
+            Some(json!({"data": {"b": "2"}})),
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(c["data"], json!({"a": "1", "b": "2"}));
+}
+
+#[tokio::test]
+async fn server_side_apply_requires_a_field_manager() {
+    let api = Api::start().await;
+    api.widget_crd().await;
+    let (code, s) = api
+        .send(
+            "PATCH",
+            &format!("{WIDGETS}/a"),
+            "application/apply-patch+yaml",
+            Some(widget("a", json!({"size": 1, "zone": "z"}))),
+        )
+        .await;
+    assert_eq!(code, 422);
+    assert!(
+        s["message"]
+            .as_str()
+            .unwrap()
+            .contains("fieldManager: Required value")
+    );
+}
+
+#[tokio::test]
+async fn server_side_apply_creates_a_missing_object_then_merges_and_records_the_manager() {
+    let api = Api::start().await;
+    api.widget_crd().await;
+    let path = format!("{WIDGETS}/a?fieldManager=tester");
+    let (code, w) = api
+        .send(
+            "PATCH",
+            &path,
+            "application/apply-patch+yaml",
+            Some(widget("a", json!({"size": 1, "zone": "z"}))),
+        )
+        .await;
+    assert_eq!(code, 201, "{w}");
+    assert_eq!(w["metadata"]["managedFields"][0]["manager"], "tester");
+    let yaml = "apiVersion: test.emulator.dev/v1\nkind: Widget\nmetadata:\n  name: a\nspec:\n  size: 3\n";
+    let resp = api
+        .http
+        .patch(format!("{}{path}", api.base))
+        .header("content-type", "application/apply-patch+yaml")
+        .body(yaml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let w: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(w["spec"]["size"], 3);
+    assert_eq!(w["spec"]["zone"], "z");
+    assert_eq!(w["metadata"]["generation"], 2);
+}
+
+#[tokio::test]
+async fn an_unknown_patch_content_type_is_415() {
+    let api = Api::start().await;
+    api.post(
+        "/api/v1/namespaces/default/configmaps",
+        json!({"metadata": {"name": "c"}}),
+    )
+    .await;
+    let (code, _) = api
+        .send(
+            "PATCH",
+            "/api/v1/namespaces/default/configmaps/c",
+            "text/plain",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(code, 415);
+}
+
+#[tokio::test]
+async fn a_malformed_body_is_a_400_status_not_a_crash() {
+    let api = Api::start().await;
+    let resp = api
+        .http
+        .post(format!("{}/api/v1/namespaces/default/configmaps", api.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let s: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(s["kind"], "Status");
+    assert_eq!(s["reason"], "BadRequest");
+}
