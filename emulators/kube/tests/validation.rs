@@ -185,3 +185,21 @@ async fn one_of_and_any_of_constraints_are_enforced() {
     api.create_widget("ok", json!({"size": 1, "zone": "z", "ports": [1, 2]}))
         .await;
 }
+
+#[tokio::test]
+async fn invalid_causes_carry_the_field_and_a_message_without_the_field_prefix() {
+    let api = Api::start().await;
+    api.widget_crd().await;
+    let (_, s) = api
+        .post(WIDGETS, widget("bad", json!({"size": 11, "zone": "z"})))
+        .await;
+    let cause = &s["details"]["causes"][0];
+    assert_eq!(cause["field"], "spec.size");
+    assert_eq!(cause["reason"], "FieldValueInvalid");
+    assert_eq!(
+        cause["message"],
+        "Invalid value: 11: spec.size in body should be less than or equal to 10"
+    );
+    assert_eq!(s["details"]["kind"], "Widget");
+    assert_eq!(s["details"]["name"], "bad");
+}
