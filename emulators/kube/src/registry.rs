@@ -136,7 +136,8 @@ impl Registry {
         crd.status_subresource = true;
         crd.printer_columns = vec![PrinterColumn {
             name: "Created At".into(),
-            type_: "date".into(),
+            // A timestamp, not an age, as kubectl shows for CRDs: a string column prints as is.
+            type_: "string".into(),
             format: String::new(),
             description: "creation time".into(),
             priority: 0,

@@ -119,12 +119,13 @@ async fn transition_rules_run_only_on_update_and_compare_with_old_self() {
 async fn unknown_fields_are_pruned_unless_preserved() {
     let api = Api::start().await;
     api.widget_crd().await;
-    let w = api
-        .create_widget(
-            "a",
-            json!({"size": 1, "zone": "z", "bogus": 1, "extra": {"anything": {"goes": true}}}),
-        )
-        .await;
+    let mut body = widget(
+        "a",
+        json!({"size": 1, "zone": "z", "bogus": 1, "extra": {"anything": {"goes": true}}}),
+    );
+    body["topLevelJunk"] = json!(true);
+    let (code, w) = api.post(WIDGETS, body).await;
+    assert_eq!(code, 201, "{w}");
     assert!(w["spec"].get("bogus").is_none());
     assert_eq!(w["spec"]["extra"], json!({"anything": {"goes": true}}));
     assert!(w.get("topLevelJunk").is_none());
