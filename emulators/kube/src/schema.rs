@@ -77,6 +77,10 @@ fn prune(schema: &Value, value: &mut Value, path: &str, unknown: &mut Vec<String
                 }
                 let sub = props.and_then(|p| p.get(&key)).or(additional);
                 match (sub, map.get_mut(&key)) {
+                    // The apiserver drops nulls of non-nullable fields before defaulting.
+                    (Some(sub), Some(Value::Null)) if !flag(sub, "nullable") => {
+                        map.remove(&key);
+                    }
                     (Some(sub), Some(v)) => prune(sub, v, &child(path, &key), unknown, false),
                     (None, _)
                         if preserve || schema.get("additionalProperties") == Some(&Value::Bool(true)) => {}

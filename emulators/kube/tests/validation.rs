@@ -204,3 +204,14 @@ async fn invalid_causes_carry_the_field_and_a_message_without_the_field_prefix()
     assert_eq!(s["details"]["kind"], "Widget");
     assert_eq!(s["details"]["name"], "bad");
 }
+
+#[tokio::test]
+async fn a_null_for_a_non_nullable_field_is_dropped_and_then_defaulted() {
+    let api = Api::start().await;
+    api.widget_crd().await;
+    let w = api
+        .create_widget("a", json!({"size": 1, "zone": "z", "tier": null, "region": null}))
+        .await;
+    assert_eq!(w["spec"]["tier"], "small");
+    assert!(w["spec"].get("region").is_none());
+}
