@@ -171,3 +171,64 @@ async fn a_malformed_body_is_a_400_status_not_a_crash() {
     assert_eq!(s["kind"], "Status");
     assert_eq!(s["reason"], "BadRequest");
 }
+
+#[tokio::test]
+async fn a_patch_that_makes_the_object_a_non_object_is_a_400_not_a_crash() {
+    let api = Api::start().await;
+    api.post(
+        "/api/v1/namespaces/default/configmaps",
+        json!({"metadata": {"name": "c"}}),
+    )
+    .await;
+    let path = "/api/v1/namespaces/default/configmaps/c";
+    assert_eq!(api.merge(path, json!([1, 2])).await.0, 400);
+    assert_eq!(
+        api.json_patch(path, json!([{"op": "replace", "path": "", "value": "x"}]))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        api.json_patch(path, json!([{"op": "add", "path": "/metadata", "value": 7}]))
+            .await
+            .0,
+        400
+    );
+    let (code, _) = api
+        .send(
+            "PATCH",
+            &format!("{path}?fieldManager=m"),
+            "application/apply-patch+yaml",
+            Some(json!("scalar")),
+        )
+        .await;
+    assert_eq!(code, 400);
+    let (code, _) = api
+        .send(
+            "PATCH",
+            "/api/v1/namespaces/default/configmaps/new?fieldManager=m",
+            "application/apply-patch+yaml",
+            Some(json!({"metadata": "x"})),
+        )
+        .await;
+    assert_eq!(code, 400);
+    assert_eq!(api.get(path).await.0, 200, "the server is still serving");
+}
+
+#[tokio::test]
+async fn wrongly_typed_metadata_is_a_400_decoding_error() {
+    let api = Api::start().await;
+    let cases = [
+        json!({"metadata": {"name": "a", "labels": {"k": 1}}}),
+        json!({"metadata": {"name": "a", "labels": "x"}}),
+        json!({"metadata": {"name": 5}}),
+        json!({"metadata": {"name": "a", "finalizers": [1]}}),
+        json!({"metadata": "x"}),
+    ];
+    for body in cases {
+        let (code, s) = api
+            .post("/api/v1/namespaces/default/configmaps", body.clone())
+            .await;
+        assert_eq!(code, 400, "{body} -> {s}");
+    }
+}

@@ -136,6 +136,11 @@ pub fn patch(
                     }],
                 )
             })?;
+        if !body.is_object() || !(body["metadata"].is_object() || body["metadata"].is_null()) {
+            return Err(ApiError::bad_request(
+                "an apply patch must be an object with object metadata",
+            ));
+        }
         if let Some(body_name) = str_field(&body, "name")
             && body_name != name
         {
