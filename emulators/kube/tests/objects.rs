@@ -459,3 +459,28 @@ async fn lists_filter_by_label_and_field_selectors_across_namespaces() {
         vec!["b"]
     );
 }
+
+#[tokio::test]
+async fn events_can_be_selected_by_involved_object_as_kubectl_describe_does() {
+    let api = Api::start().await;
+    for (name, target) in [("e1", "a"), ("e2", "b")] {
+        let ev = json!({"metadata": {"name": name}, "reason": "Synced", "involvedObject": {"kind": "Widget", "name": target, "namespace": "default"}});
+        api.post("/api/v1/namespaces/default/events", ev).await;
+    }
+    let (code, list) = api.get("/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Da,involvedObject.kind%3DWidget").await;
+    assert_eq!(code, 200, "{list}");
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["e1"]);
+    let (code, _) = api
+        .get("/api/v1/namespaces/default/configmaps?fieldSelector=involvedObject.name%3Da")
+        .await;
+    assert_eq!(
+        code, 400,
+        "other resources keep the apiserver's narrower field set"
+    );
+}

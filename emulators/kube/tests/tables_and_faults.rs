@@ -175,3 +175,26 @@ async fn closing_watches_ends_every_open_stream_and_new_watches_still_work() {
     .await;
     assert_eq!(w2.next().await["type"], "ADDED");
 }
+
+#[tokio::test]
+async fn core_events_print_the_columns_kubectl_get_events_shows() {
+    let api = Api::start().await;
+    let ev = json!({"metadata": {"name": "e"}, "type": "Warning", "reason": "Failed", "message": "boom",
+                    "involvedObject": {"kind": "Widget", "name": "a"}, "lastTimestamp": "2026-01-01T00:00:00Z"});
+    api.post("/api/v1/namespaces/default/events", ev).await;
+    let t = table(&api, "/api/v1/namespaces/default/events").await;
+    let names: Vec<&str> = t["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Name", "Last Seen", "Type", "Reason", "Object", "Message"]
+    );
+    assert_eq!(
+        &t["rows"][0]["cells"].as_array().unwrap()[2..],
+        &[json!("Warning"), json!("Failed"), json!("a"), json!("boom")]
+    );
+}

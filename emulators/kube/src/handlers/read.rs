@@ -71,7 +71,7 @@ pub fn list(
     query: &Query,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let selectors = Selectors::from_query(query)?;
+    let selectors = Selectors::from_query(query, def)?;
     let limit: usize = match query.get("limit") {
         None | Some("") | Some("0") => usize::MAX,
         Some(raw) => raw
@@ -146,7 +146,7 @@ pub fn watch(
     let request = WatchRequest {
         def: def.clone(),
         namespace: target.namespace.clone(),
-        selectors: Selectors::from_query(query)?,
+        selectors: Selectors::from_query(query, def)?,
         resource_version: query.get("resourceVersion").map(String::from),
         timeout,
         bookmarks: query.flag("allowWatchBookmarks"),

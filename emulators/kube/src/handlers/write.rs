@@ -237,7 +237,7 @@ pub fn delete_collection(
     target: &Target,
     query: &Query,
 ) -> Result<Response, ApiError> {
-    let selectors = Selectors::from_query(query)?;
+    let selectors = Selectors::from_query(query, def)?;
     let opts = opts(query);
     let mut state = app.lock();
     let doomed: Vec<(String, String)> = state
