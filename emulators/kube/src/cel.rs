@@ -60,17 +60,35 @@ pub fn is_transition_rule(rule: &str) -> bool {
     })
 }
 
-pub fn evaluate(rule: &str, self_value: &Value, old_self: Option<&Value>) -> Result<(), RuleFailure> {
-    let program = compiled(rule).map_err(RuleFailure::Error)?;
+/// The compile error of a rule, if any: the apiserver refuses such CRDs at creation.
+pub fn compile_error(rule: &str) -> Option<String> {
+    compiled(rule).err()
+}
+
+fn execute(expr: &str, self_value: &Value, old_self: Option<&Value>) -> Result<cel::Value, String> {
+    let program = compiled(expr)?;
     let mut ctx = cel::Context::default();
     ctx.add_variable_from_value("self", to_cel(self_value));
     if let Some(old) = old_self {
         ctx.add_variable_from_value("oldSelf", to_cel(old));
     }
-    match program.execute(&ctx) {
+    program.execute(&ctx).map_err(|e| e.to_string())
+}
+
+pub fn evaluate(rule: &str, self_value: &Value, old_self: Option<&Value>) -> Result<(), RuleFailure> {
+    match execute(rule, self_value, old_self) {
         Ok(cel::Value::Bool(true)) => Ok(()),
         Ok(_) => Err(RuleFailure::False),
-        Err(e) => Err(RuleFailure::Error(e.to_string())),
+        Err(e) => Err(RuleFailure::Error(e)),
+    }
+}
+
+/// Evaluates a `messageExpression`; like the apiserver, a non-string or empty result (or an
+/// error) falls back to the static message.
+pub fn message(expr: &str, self_value: &Value, old_self: Option<&Value>) -> Option<String> {
+    match execute(expr, self_value, old_self) {
+        Ok(cel::Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
+        _ => None,
     }
 }
 
@@ -117,5 +135,16 @@ mod tests {
             evaluate("self.(", &json!({}), None),
             Err(RuleFailure::Error(_))
         ));
+    }
+
+    #[test]
+    fn a_message_expression_builds_the_message_from_self() {
+        let got = message(
+            "'size ' + string(self.size) + ' is too big'",
+            &json!({"size": 11}),
+            None,
+        );
+        assert_eq!(got.as_deref(), Some("size 11 is too big"));
+        assert_eq!(message("1 + 1", &json!({}), None), None);
     }
 }

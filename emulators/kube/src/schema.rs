@@ -509,9 +509,10 @@ fn run_rules(
         let failure = match cel::evaluate(expr, value, old) {
             Ok(()) => continue,
             Err(RuleFailure::False) => rule
-                .get("message")
+                .get("messageExpression")
                 .and_then(Value::as_str)
-                .map(String::from)
+                .and_then(|m| cel::message(m, value, old))
+                .or_else(|| rule.get("message").and_then(Value::as_str).map(String::from))
                 .unwrap_or_else(|| format!("failed rule: {expr}")),
             Err(RuleFailure::Error(e)) => format!("rule evaluation error: {expr}: {e}"),
         };
@@ -570,5 +571,41 @@ fn run_rules(
             }
         }
         _ => {}
+    }
+}
+
+/// Compile errors of every `x-kubernetes-validations` rule (and messageExpression) in a schema,
+/// as `(field path, message)`; the CRD is refused when there are any.
+pub fn rule_compile_errors(schema: &Value, path: &str, out: &mut Vec<(String, String)>) {
+    for (i, rule) in schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for key in ["rule", "messageExpression"] {
+            if let Some(expr) = rule.get(key).and_then(Value::as_str)
+                && let Some(err) = cel::compile_error(expr)
+            {
+                out.push((
+                    format!("{path}.x-kubernetes-validations[{i}].{key}"),
+                    format!("{expr:?}: {err}"),
+                ));
+            }
+        }
+    }
+    for (name, sub) in schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        rule_compile_errors(sub, &format!("{path}.properties[{name}]"), out);
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(sub) = schema.get(key).filter(|s| s.is_object()) {
+            rule_compile_errors(sub, &format!("{path}.{key}"), out);
+        }
     }
 }

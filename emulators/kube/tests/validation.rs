@@ -215,3 +215,35 @@ async fn a_null_for_a_non_nullable_field_is_dropped_and_then_defaulted() {
     assert_eq!(w["spec"]["tier"], "small");
     assert!(w["spec"].get("region").is_none());
 }
+
+#[tokio::test]
+async fn a_crd_with_a_rule_that_does_not_compile_is_refused_at_creation() {
+    let api = Api::start().await;
+    let mut crd = common::widget_crd();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] =
+        json!([{"rule": "self.size >", "message": "broken"}]);
+    let (code, s) = api
+        .post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+        .await;
+    assert_eq!(code, 422, "{s}");
+    let msg = s["message"].as_str().unwrap();
+    assert!(msg.contains("spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: \"self.size >\": compilation failed"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_message_expression_gives_the_violation_message() {
+    let api = Api::start().await;
+    let mut crd = common::widget_crd();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = json!([{"rule": "self.size < 5", "messageExpression": "'size ' + string(self.size) + ' must be below 5'"}]);
+    assert_eq!(
+        api.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+            .await
+            .0,
+        201
+    );
+    let msg = refused(&api, json!({"size": 7})).await;
+    assert!(
+        msg.ends_with("spec: Invalid value: \"object\": size 7 must be below 5"),
+        "{msg}"
+    );
+}
