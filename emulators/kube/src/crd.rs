@@ -78,7 +78,7 @@ pub fn prepare(
         if let Some(schema) = version["schema"].get("openAPIV3Schema") {
             let mut errors = Vec::new();
             let path = format!("spec.versions[{i}].schema.openAPIV3Schema");
-            crate::schema::rule_compile_errors(schema, &path, &mut errors);
+            crate::rules::rule_compile_errors(schema, &path, &mut errors);
             causes.extend(errors.into_iter().map(|(field, detail)| Cause {
                 reason: "FieldValueInvalid",
                 message: format!("{field}: Invalid value: {detail}"),

@@ -21,6 +21,7 @@ mod meta;
 mod objects;
 mod patch;
 mod registry;
+mod rules;
 mod schema;
 mod selectors;
 mod server;
