@@ -120,3 +120,46 @@ fn the_binary_refuses_an_address_it_cannot_bind_with_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on 203.0.113.1:1"));
 }
+
+#[tokio::test]
+async fn kube_runtimes_event_recorder_creates_an_event_and_patches_its_series_on_repeat() {
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use k8s_openapi::api::events::v1::Event as K8sEvent;
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+    let server = KubeEmulator::start().await.unwrap();
+    let recorder = Recorder::new(
+        server.client(),
+        Reporter {
+            controller: "test-operator".into(),
+            instance: None,
+        },
+    );
+    let reference = ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("ConfigMap".into()),
+        name: Some("target".into()),
+        namespace: Some("default".into()),
+        ..Default::default()
+    };
+    let event = Event {
+        type_: EventType::Warning,
+        reason: "CloudError".into(),
+        note: Some("quota exceeded".into()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    recorder
+        .publish(&event, &reference)
+        .await
+        .expect("the first publish creates the event");
+    recorder
+        .publish(&event, &reference)
+        .await
+        .expect("a repeat patches the series");
+    let events: Api<K8sEvent> = Api::default_namespaced(server.client());
+    let list = events.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].reason.as_deref(), Some("CloudError"));
+    assert_eq!(list[0].series.as_ref().map(|s| s.count), Some(2));
+}
