@@ -80,6 +80,17 @@ impl Encoder {
             (_, _) if !now => return None,
             (kind, _) => kind,
         };
+        let shareable = kind == event.kind
+            && self.req.table.is_none()
+            && event.object["apiVersion"].as_str() == Some(self.req.def.api_version().as_str());
+        if shareable {
+            return Some(
+                event
+                    .line
+                    .get_or_init(|| self.line(kind.as_str(), &event.object))
+                    .clone(),
+            );
+        }
         Some(self.line(kind.as_str(), &event.object))
     }
 
@@ -119,6 +130,7 @@ pub fn start(app: &App, req: WatchRequest) -> Result<Response, ApiError> {
                         .unwrap_or_default()
                         .to_string(),
                     kind: EventType::Added,
+                    line: std::sync::OnceLock::new(),
                     object: object.clone(),
                     old: None,
                 }));
