@@ -163,3 +163,32 @@ async fn kube_runtimes_event_recorder_creates_an_event_and_patches_its_series_on
     assert_eq!(list[0].reason.as_deref(), Some("CloudError"));
     assert_eq!(list[0].series.as_ref().map(|s| s.count), Some(2));
 }
+
+#[tokio::test]
+async fn metadata_only_requests_get_partial_object_metadata_as_kubes_metadata_api_expects() {
+    use futures::StreamExt;
+    use kube::api::WatchParams;
+    use kube::core::WatchEvent;
+
+    let server = KubeEmulator::start().await.unwrap();
+    let cms: Api<ConfigMap> = Api::default_namespaced(server.client());
+    let cm: ConfigMap = serde_json::from_value(
+        serde_json::json!({"metadata": {"name": "a", "labels": {"x": "y"}}, "data": {"k": "v"}}),
+    )
+    .unwrap();
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    let list = cms.list_metadata(&ListParams::default()).await.unwrap();
+    assert_eq!(list.items.len(), 1);
+    assert_eq!(list.items[0].metadata.labels.as_ref().unwrap()["x"], "y");
+    let one = cms.get_metadata("a").await.unwrap();
+    assert_eq!(one.metadata.name.as_deref(), Some("a"));
+    let mut events = cms
+        .watch_metadata(&WatchParams::default().timeout(5), "0")
+        .await
+        .unwrap()
+        .boxed();
+    match events.next().await {
+        Some(Ok(WatchEvent::Added(o))) => assert_eq!(o.metadata.name.as_deref(), Some("a")),
+        other => panic!("expected ADDED metadata, got {other:?}"),
+    }
+}

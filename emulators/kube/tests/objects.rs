@@ -484,3 +484,26 @@ async fn events_can_be_selected_by_involved_object_as_kubectl_describe_does() {
         "other resources keep the apiserver's narrower field set"
     );
 }
+
+#[tokio::test]
+async fn a_partial_object_metadata_list_carries_only_metadata() {
+    let api = Api::start().await;
+    api.post(
+        "/api/v1/namespaces/default/configmaps",
+        json!({"metadata": {"name": "a"}, "data": {"k": "v"}}),
+    )
+    .await;
+    let accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+    let resp = api
+        .http
+        .get(format!("{}/api/v1/namespaces/default/configmaps", api.base))
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap();
+    let list: Value = resp.json().await.unwrap();
+    assert_eq!(list["kind"], "PartialObjectMetadataList");
+    assert_eq!(list["items"][0]["kind"], "PartialObjectMetadata");
+    assert_eq!(list["items"][0]["metadata"]["name"], "a");
+    assert!(list["items"][0].get("data").is_none());
+}
