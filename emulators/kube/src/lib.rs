@@ -9,6 +9,7 @@
 //! # drop(client); Ok(()) }
 //! ```
 
+mod apply;
 mod cel;
 mod crd;
 mod discovery;

@@ -106,7 +106,7 @@ async fn server_side_apply_requires_a_field_manager() {
 }
 
 #[tokio::test]
-async fn server_side_apply_creates_a_missing_object_then_merges_and_records_the_manager() {
+async fn server_side_apply_creates_a_missing_object_then_merges_another_managers_fields() {
     let api = Api::start().await;
     api.widget_crd().await;
     let path = format!("{WIDGETS}/a?fieldManager=tester");
@@ -121,9 +121,10 @@ async fn server_side_apply_creates_a_missing_object_then_merges_and_records_the_
     assert_eq!(code, 201, "{w}");
     assert_eq!(w["metadata"]["managedFields"][0]["manager"], "tester");
     let yaml = "apiVersion: test.emulator.dev/v1\nkind: Widget\nmetadata:\n  name: a\nspec:\n  size: 3\n";
+    // A second manager applies only size; zone stays because "tester" still owns it.
     let resp = api
         .http
-        .patch(format!("{}{path}", api.base))
+        .patch(format!("{}{WIDGETS}/a?fieldManager=other", api.base))
         .header("content-type", "application/apply-patch+yaml")
         .body(yaml)
         .send()
@@ -134,6 +135,13 @@ async fn server_side_apply_creates_a_missing_object_then_merges_and_records_the_
     assert_eq!(w["spec"]["size"], 3);
     assert_eq!(w["spec"]["zone"], "z");
     assert_eq!(w["metadata"]["generation"], 2);
+    let managers: Vec<&str> = w["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(managers, vec!["tester", "other"]);
 }
 
 #[tokio::test]
@@ -231,4 +239,38 @@ async fn wrongly_typed_metadata_is_a_400_decoding_error() {
             .await;
         assert_eq!(code, 400, "{body} -> {s}");
     }
+}
+
+#[tokio::test]
+async fn server_side_apply_removes_a_field_its_manager_stops_applying() {
+    let api = Api::start().await;
+    api.widget_crd().await;
+    let apply = |manager: &'static str, spec: serde_json::Value| {
+        let path = format!("{WIDGETS}/a?fieldManager={manager}");
+        let api = &api;
+        async move {
+            api.send(
+                "PATCH",
+                &path,
+                "application/apply-patch+yaml",
+                Some(widget("a", spec)),
+            )
+            .await
+        }
+    };
+    apply("one", json!({"size": 1, "zone": "z", "tags": {"a": "1"}})).await;
+    let (code, w) = apply("one", json!({"size": 1, "zone": "z"})).await;
+    assert_eq!(code, 200, "{w}");
+    assert!(
+        w["spec"].get("tags").is_none(),
+        "tags were only applied by 'one': {w}"
+    );
+    let fields = &w["metadata"]["managedFields"][0]["fieldsV1"];
+    assert_eq!(fields["f:spec"], json!({"f:size": {}, "f:zone": {}}));
+    let rv = w["metadata"]["resourceVersion"].clone();
+    let (_, again) = apply("one", json!({"size": 1, "zone": "z"})).await;
+    assert_eq!(
+        again["metadata"]["resourceVersion"], rv,
+        "an identical re-apply is a no-op"
+    );
 }
