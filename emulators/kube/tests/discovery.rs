@@ -144,3 +144,27 @@ async fn an_unknown_path_or_resource_is_a_404_status() {
     assert_eq!(s["kind"], "Status");
     assert_eq!(api.get("/not/an/api").await.0, 404);
 }
+
+#[tokio::test]
+async fn kubes_discovery_client_finds_builtins_and_a_registered_crd() {
+    let api = Api::start().await;
+    api.widget_crd().await;
+    let discovery = kube::discovery::Discovery::new(api.server.client())
+        .run()
+        .await
+        .expect("discovery runs");
+    let group = discovery
+        .get("test.emulator.dev")
+        .expect("the CRD's group is discovered");
+    let (resource, caps) = group.recommended_kind("Widget").expect("Widget is discovered");
+    assert_eq!(resource.plural, "widgets");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    assert!(discovery.get("coordination.k8s.io").is_some());
+    let (lease, _) = kube::discovery::pinned_kind(
+        &api.server.client(),
+        &kube::api::GroupVersionKind::gvk("coordination.k8s.io", "v1", "Lease"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(lease.plural, "leases");
+}
