@@ -363,3 +363,32 @@ fn kubectl_shows_the_schemas_message_for_an_invalid_custom_resource() {
         "{stderr}"
     );
 }
+
+#[test]
+fn kubectl_typed_create_commands_work_over_json() {
+    let c = Cluster::start();
+    c.ok(&["create", "configmap", "cm1", "--from-literal=a=b"], None);
+    c.ok(
+        &[
+            "create",
+            "secret",
+            "generic",
+            "s1",
+            "--from-literal=password=hunter2",
+        ],
+        None,
+    );
+    c.ok(&["create", "namespace", "team"], None);
+    assert_eq!(
+        c.ok(&["get", "configmap", "cm1", "-o", "jsonpath={.data.a}"], None),
+        "b"
+    );
+    assert_eq!(
+        c.ok(&["get", "secret", "s1", "-o", "jsonpath={.data.password}"], None),
+        "aHVudGVyMg=="
+    );
+    assert!(
+        c.ok(&["get", "namespaces", "-o", "name"], None)
+            .contains("namespace/team")
+    );
+}

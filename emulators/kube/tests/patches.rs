@@ -274,3 +274,24 @@ async fn server_side_apply_removes_a_field_its_manager_stops_applying() {
         "an identical re-apply is a no-op"
     );
 }
+
+#[tokio::test]
+async fn a_protobuf_body_is_refused_with_415_saying_json_only() {
+    let api = Api::start().await;
+    let resp = api
+        .http
+        .post(format!("{}/api/v1/namespaces/default/configmaps", api.base))
+        .header("content-type", "application/vnd.kubernetes.protobuf")
+        .body(vec![0x6b, 0x38, 0x73, 0x00])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 415);
+    let s: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        s["message"]
+            .as_str()
+            .unwrap()
+            .contains("JSON request bodies only")
+    );
+}
