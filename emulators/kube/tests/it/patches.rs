@@ -1,9 +1,7 @@
 //! Patch semantics: merge patch, JSON patch with the test-against-null quirk, server-side apply,
 //! and 415 for strategic-merge patches on custom resources.
 
-mod common;
-
-use common::{Api, WIDGETS, widget};
+use crate::common::{Api, WIDGETS, widget};
 use serde_json::json;
 
 #[tokio::test]

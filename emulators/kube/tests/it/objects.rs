@@ -1,9 +1,7 @@
 //! Object semantics over raw HTTP: metadata, generation and resourceVersion rules, the status
 //! subresource, optimistic concurrency, finalizers, dry run, built-in kinds, paging, selectors.
 
-mod common;
-
-use common::{Api, WIDGETS, widget};
+use crate::common::{Api, WIDGETS, widget};
 use serde_json::{Value, json};
 
 fn rv(o: &Value) -> u64 {

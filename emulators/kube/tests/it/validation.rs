@@ -1,9 +1,7 @@
 //! Custom resources are validated like a real apiserver: structural schema, pruning, defaults and
 //! CEL rules (including transition rules), with 422 Invalid messages in the apiserver's wording.
 
-mod common;
-
-use common::{Api, WIDGETS, widget};
+use crate::common::{Api, WIDGETS, widget};
 use serde_json::{Value, json};
 
 async fn refused(api: &Api, spec: Value) -> String {
@@ -162,7 +160,7 @@ async fn defaults_are_applied_on_create() {
 #[tokio::test]
 async fn one_of_and_any_of_constraints_are_enforced() {
     let api = Api::start().await;
-    let mut crd = common::widget_crd();
+    let mut crd = crate::common::widget_crd();
     let spec = &mut crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
     spec["oneOf"] = json!([{"required": ["zone"]}, {"required": ["region"]}]);
     spec["properties"]["ports"]["anyOf"] = json!([{"minItems": 2}, {"maxItems": 0}]);
@@ -219,7 +217,7 @@ async fn a_null_for_a_non_nullable_field_is_dropped_and_then_defaulted() {
 #[tokio::test]
 async fn a_crd_with_a_rule_that_does_not_compile_is_refused_at_creation() {
     let api = Api::start().await;
-    let mut crd = common::widget_crd();
+    let mut crd = crate::common::widget_crd();
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] =
         json!([{"rule": "self.size >", "message": "broken"}]);
     let (code, s) = api
@@ -233,7 +231,7 @@ async fn a_crd_with_a_rule_that_does_not_compile_is_refused_at_creation() {
 #[tokio::test]
 async fn a_message_expression_gives_the_violation_message() {
     let api = Api::start().await;
-    let mut crd = common::widget_crd();
+    let mut crd = crate::common::widget_crd();
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = json!([{"rule": "self.size < 5", "messageExpression": "'size ' + string(self.size) + ' must be below 5'"}]);
     assert_eq!(
         api.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)

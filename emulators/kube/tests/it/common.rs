@@ -1,6 +1,5 @@
 //! Shared helpers: a raw HTTP client (independent of kube-rs, to check wire-level behaviour) and
 //! a test CRD with a schema, a status subresource and printer columns.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::time::Duration;
 

@@ -1,10 +1,8 @@
 //! Server-side printing for `kubectl get` and the fault hooks (library API and HTTP endpoints).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Api, WIDGETS};
+use crate::common::{Api, WIDGETS};
 use serde_json::{Value, json};
 
 const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";

@@ -1,11 +1,9 @@
 //! Watch semantics: NDJSON events, replay from a resourceVersion, synthetic ADDED for ""/"0",
 //! selector transitions, timeoutSeconds, bookmarks, 410 Expired after compaction, and CRD deletion.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Api, WIDGETS};
+use crate::common::{Api, WIDGETS};
 use kube_emulator::{KubeEmulator, Options};
 use serde_json::json;
 

@@ -1,8 +1,6 @@
 //! Discovery and the minimal OpenAPI v3 kubectl downloads, plus CRD registration conditions.
 
-mod common;
-
-use common::{Api, widget_crd};
+use crate::common::{Api, widget_crd};
 use serde_json::{Value, json};
 
 #[tokio::test]
