@@ -65,14 +65,22 @@ pub fn compile_error(rule: &str) -> Option<String> {
     compiled(rule).err()
 }
 
+thread_local! {
+    /// The standard function registry, built once per thread: building a fresh
+    /// `Context::default()` per evaluation cost ~34µs against ~1µs for an inner scope.
+    static ROOT: cel::Context<'static, 'static> = cel::Context::default();
+}
+
 fn execute(expr: &str, self_value: &Value, old_self: Option<&Value>) -> Result<cel::Value, String> {
     let program = compiled(expr)?;
-    let mut ctx = cel::Context::default();
-    ctx.add_variable_from_value("self", to_cel(self_value));
-    if let Some(old) = old_self {
-        ctx.add_variable_from_value("oldSelf", to_cel(old));
-    }
-    program.execute(&ctx).map_err(|e| e.to_string())
+    ROOT.with(|root| {
+        let mut ctx = root.new_inner_scope();
+        ctx.add_variable_from_value("self", to_cel(self_value));
+        if let Some(old) = old_self {
+            ctx.add_variable_from_value("oldSelf", to_cel(old));
+        }
+        program.execute(&ctx).map_err(|e| e.to_string())
+    })
 }
 
 pub fn evaluate(rule: &str, self_value: &Value, old_self: Option<&Value>) -> Result<(), RuleFailure> {
