@@ -74,6 +74,18 @@ pub fn prepare(
             field: "metadata.name".into(),
         });
     }
+    for (i, version) in versions.iter().enumerate() {
+        if let Some(schema) = version["schema"].get("openAPIV3Schema") {
+            let mut errors = Vec::new();
+            let path = format!("spec.versions[{i}].schema.openAPIV3Schema");
+            crate::rules::rule_compile_errors(schema, &path, &mut errors);
+            causes.extend(errors.into_iter().map(|(field, detail)| Cause {
+                reason: "FieldValueInvalid",
+                message: format!("{field}: Invalid value: {detail}"),
+                field,
+            }));
+        }
+    }
     if let Some(old) = old
         && (old["spec"]["group"] != crd["spec"]["group"]
             || old["spec"]["names"]["plural"] != crd["spec"]["names"]["plural"])

@@ -12,7 +12,8 @@ use crate::registry::ResourceDef;
 pub struct Cause {
     /// `FieldValueInvalid`, `FieldValueRequired`, `FieldValueNotSupported`, `FieldValueForbidden`, ...
     pub reason: &'static str,
-    /// The full line, e.g. `spec.region: Invalid value: "x": must match ...`.
+    /// The full line, e.g. `spec.region: Invalid value: "x": must match ...`; the copy in
+    /// `details.causes` drops the `field: ` prefix.
     pub message: String,
     /// Dotted field path, e.g. `spec.region`.
     pub field: String,
@@ -98,7 +99,13 @@ impl ApiError {
         };
         let causes_json: Vec<Value> = causes
             .iter()
-            .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+            .map(|c| {
+                // kubectl prints `field: message` from each cause, so causes carry the message
+                // without the field prefix, as the apiserver's do.
+                let prefix = format!("{}: ", if c.field.is_empty() { "<root>" } else { &c.field });
+                let bare = c.message.strip_prefix(&prefix).unwrap_or(&c.message);
+                json!({"reason": c.reason, "message": bare, "field": c.field})
+            })
             .collect();
         Self {
             code: 422,

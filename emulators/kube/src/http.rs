@@ -150,6 +150,20 @@ pub fn wants_table(headers: &HeaderMap) -> bool {
         })
 }
 
+/// True when the client asked for `PartialObjectMetadata` (kube's `list_metadata`,
+/// `metadata_watcher`): objects are answered with their metadata only.
+pub fn wants_partial_metadata(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| {
+            accept
+                .split(',')
+                .next()
+                .is_some_and(|first| first.contains("as=PartialObjectMetadata"))
+        })
+}
+
 pub fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)

@@ -9,6 +9,8 @@
 //! # drop(client); Ok(()) }
 //! ```
 
+mod apply;
+mod cel;
 mod crd;
 mod discovery;
 mod error;
@@ -20,6 +22,7 @@ mod meta;
 mod objects;
 mod patch;
 mod registry;
+mod rules;
 mod schema;
 mod selectors;
 mod server;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use kube_emulator::{KubeEmulator, Options};
+use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser)]
 #[command(about = "Loopback Kubernetes API server for tests and the demo (not a real cluster)")]
@@ -23,6 +24,10 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let args = Args::parse();
+    // Install the SIGTERM handler before announcing readiness, so a supervisor that signals right
+    // after the ready line gets a clean shutdown rather than the default kill.
+    let term = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
     let server = match KubeEmulator::start_with(Options::default(), args.listen).await {
         Ok(server) => server,
         Err(e) => {
@@ -38,21 +43,17 @@ async fn main() {
     }
     // One line on stdout so scripts can wait for readiness and learn the port.
     println!("kube-emulator listening on {}", server.url());
-    wait_for_signal().await;
-    server.shutdown().await;
-}
-
-async fn wait_for_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            eprintln!("kube-emulator: cannot listen for SIGTERM ({e}); Ctrl-C still works");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    match (term, interrupt) {
+        (Ok(mut term), Ok(mut interrupt)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
         }
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("kube-emulator: cannot listen for SIGTERM/SIGINT ({e}); stop it with SIGKILL");
+            std::future::pending::<()>().await;
+        }
     }
+    server.shutdown().await;
 }

@@ -37,6 +37,44 @@ fn check_kind(def: &ResourceDef, body: &Value) -> Result<(), ApiError> {
             def.kind
         )));
     }
+    check_metadata(&body["metadata"])
+}
+
+/// The apiserver decodes metadata into Go types, so a wrongly typed field is a decoding error
+/// (400), never something stored.
+fn check_metadata(meta: &Value) -> Result<(), ApiError> {
+    let bad = |field: &str, want: &str| {
+        Err(ApiError::bad_request(format!(
+            "json: cannot unmarshal metadata.{field}: expected {want}"
+        )))
+    };
+    let Some(meta) = meta.as_object() else {
+        return if meta.is_null() {
+            Ok(())
+        } else {
+            bad("", "an object")
+        };
+    };
+    let strings = ["name", "generateName", "namespace", "resourceVersion", "uid"];
+    for field in strings {
+        if meta.get(field).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            return bad(field, "a string");
+        }
+    }
+    for field in ["labels", "annotations"] {
+        if let Some(v) = meta.get(field).filter(|v| !v.is_null()) {
+            match v.as_object() {
+                Some(m) if m.values().all(Value::is_string) => {}
+                _ => return bad(field, "a map of strings"),
+            }
+        }
+    }
+    if let Some(v) = meta.get("finalizers").filter(|v| !v.is_null()) {
+        match v.as_array() {
+            Some(a) if a.iter().all(Value::is_string) => {}
+            _ => return bad("finalizers", "a list of strings"),
+        }
+    }
     Ok(())
 }
 
@@ -195,6 +233,8 @@ pub fn finish_update(
     opts: &WriteOpts,
 ) -> Result<Value, ApiError> {
     let name = str_field(&old, "name").unwrap_or_default().to_string();
+    // A patch may have turned the object into anything; refuse rather than store or panic.
+    check_kind(def, &candidate)?;
     let mut new = match part {
         // A status write changes only status: everything else comes from the stored object.
         Part::Status => {

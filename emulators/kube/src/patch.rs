@@ -150,6 +150,7 @@ pub fn json_patch(doc: &mut Value, patch: &Value) -> Result<(), String> {
             "remove" => {
                 remove(doc, &path)?;
             }
+            "replace" if path.is_empty() => *doc = value()?,
             "replace" => {
                 remove(doc, &path)?;
                 add(doc, &path, value()?)?;

@@ -108,7 +108,24 @@ impl Registry {
             true,
             &["cm"],
         ));
-        reg.insert(ResourceDef::builtin("", "v1", "events", "Event", true, &["ev"]));
+        let mut events = ResourceDef::builtin("", "v1", "events", "Event", true, &["ev"]);
+        let column = |name: &str, type_: &str, path: &str| PrinterColumn {
+            name: name.into(),
+            type_: type_.into(),
+            format: String::new(),
+            description: String::new(),
+            priority: 0,
+            json_path: path.into(),
+        };
+        // What `kubectl get events` shows on a cluster (Object is the name only: no concatenation).
+        events.printer_columns = vec![
+            column("Last Seen", "date", ".lastTimestamp"),
+            column("Type", "string", ".type"),
+            column("Reason", "string", ".reason"),
+            column("Object", "string", ".involvedObject.name"),
+            column("Message", "string", ".message"),
+        ];
+        reg.insert(events);
         reg.insert(ResourceDef::builtin(
             "events.k8s.io",
             "v1",
@@ -136,7 +153,8 @@ impl Registry {
         crd.status_subresource = true;
         crd.printer_columns = vec![PrinterColumn {
             name: "Created At".into(),
-            type_: "date".into(),
+            // A timestamp, not an age, as kubectl shows for CRDs: a string column prints as is.
+            type_: "string".into(),
             format: String::new(),
             description: "creation time".into(),
             priority: 0,

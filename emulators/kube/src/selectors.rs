@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::registry::ResourceDef;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Req {
@@ -107,7 +108,9 @@ impl LabelSelector {
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
 impl FieldSelector {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    /// `allowed` lists the resource's extra selectable fields beyond `metadata.name` and
+    /// `metadata.namespace` (e.g. `involvedObject.name` on core Events, used by `kubectl describe`).
+    pub fn parse(raw: &str, allowed: &[&str]) -> Result<Self, ApiError> {
         let mut reqs = Vec::new();
         for part in split_top_level(raw) {
             let (field, negate, value) = if let Some((k, v)) = part.split_once("!=") {
@@ -122,9 +125,9 @@ impl FieldSelector {
                 )));
             };
             let field = field.trim();
-            if !matches!(field, "metadata.name" | "metadata.namespace") {
+            if !matches!(field, "metadata.name" | "metadata.namespace") && !allowed.contains(&field) {
                 return Err(ApiError::bad_request(format!(
-                    "field label not supported: {field} (this emulator supports metadata.name and metadata.namespace)"
+                    "field label not supported: {field}"
                 )));
             }
             reqs.push((field.to_string(), negate, value.trim().to_string()));
@@ -134,13 +137,54 @@ impl FieldSelector {
 
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|(field, negate, value)| {
-            let actual = match field.as_str() {
-                "metadata.name" => object["metadata"]["name"].as_str(),
-                _ => object["metadata"]["namespace"].as_str(),
-            }
-            .unwrap_or_default();
-            (actual == value) != *negate
+            // Core Events select `source` by its component, as the apiserver's field set does.
+            let path = if field == "source" {
+                "source.component"
+            } else {
+                field.as_str()
+            };
+            let found = path.split('.').try_fold(object, |cur, key| cur.get(key));
+            let actual = match found {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            };
+            (actual == *value) != *negate
         })
+    }
+}
+
+/// Extra field selectors the apiserver supports for the built-ins served here.
+fn selectable_fields(def: &ResourceDef) -> &'static [&'static str] {
+    match (def.custom, def.group.as_str(), def.plural.as_str()) {
+        (false, "", "events") => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        (false, "events.k8s.io", "events") => &[
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reason",
+            "reportingController",
+            "type",
+        ],
+        (false, "", "secrets") => &["type"],
+        (false, "", "namespaces") => &["status.phase"],
+        _ => &[],
     }
 }
 
@@ -152,10 +196,10 @@ pub struct Selectors {
 }
 
 impl Selectors {
-    pub fn from_query(q: &crate::http::Query) -> Result<Self, ApiError> {
+    pub fn from_query(q: &crate::http::Query, def: &ResourceDef) -> Result<Self, ApiError> {
         Ok(Self {
             labels: LabelSelector::parse(q.get("labelSelector").unwrap_or_default())?,
-            fields: FieldSelector::parse(q.get("fieldSelector").unwrap_or_default())?,
+            fields: FieldSelector::parse(q.get("fieldSelector").unwrap_or_default(), selectable_fields(def))?,
         })
     }
 
@@ -206,19 +250,42 @@ mod tests {
     #[test]
     fn field_selectors_match_name_and_namespace_and_refuse_other_fields() {
         let o = obj(json!({}));
-        assert!(FieldSelector::parse("metadata.name=a").unwrap().matches(&o));
-        assert!(!FieldSelector::parse("metadata.name!=a").unwrap().matches(&o));
+        assert!(FieldSelector::parse("metadata.name=a", &[]).unwrap().matches(&o));
+        assert!(!FieldSelector::parse("metadata.name!=a", &[]).unwrap().matches(&o));
         assert!(
-            FieldSelector::parse("metadata.namespace==ns,metadata.name=a")
+            FieldSelector::parse("metadata.namespace==ns,metadata.name=a", &[])
                 .unwrap()
                 .matches(&o)
         );
-        let err = FieldSelector::parse("spec.x=1").unwrap_err();
+        let err = FieldSelector::parse("spec.x=1", &[]).unwrap_err();
         assert_eq!(err.code, 400);
     }
 
     #[test]
     fn a_set_requirement_without_parentheses_is_a_bad_request() {
         assert_eq!(LabelSelector::parse("tier in front").unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn extra_selectable_fields_match_nested_values_when_the_resource_allows_them() {
+        let ev = json!({"metadata": {"name": "e"}, "involvedObject": {"name": "nb", "kind": "Notebook"}, "source": {"component": "op"}});
+        let allowed = ["involvedObject.name", "involvedObject.kind", "source"];
+        assert!(
+            FieldSelector::parse("involvedObject.name=nb,involvedObject.kind=Notebook", &allowed)
+                .unwrap()
+                .matches(&ev)
+        );
+        assert!(FieldSelector::parse("source=op", &allowed).unwrap().matches(&ev));
+        assert!(
+            !FieldSelector::parse("involvedObject.name=other", &allowed)
+                .unwrap()
+                .matches(&ev)
+        );
+        assert_eq!(
+            FieldSelector::parse("involvedObject.uid=x", &allowed)
+                .unwrap_err()
+                .code,
+            400
+        );
     }
 }

@@ -38,6 +38,9 @@ pub struct WatchEvent {
     pub object: Arc<Value>,
     /// The object before a MODIFIED change, so selector watches can turn it into ADDED/DELETED.
     pub old: Option<Arc<Value>>,
+    /// The plain JSON line for this event, serialized once and shared by every watcher that
+    /// needs no rewriting (same apiVersion, no table, no selector transition).
+    pub line: std::sync::OnceLock<bytes::Bytes>,
 }
 
 pub type ObjectMap = BTreeMap<(String, String), Arc<Value>>;
@@ -99,6 +102,7 @@ impl State {
             kind,
             object: object.clone(),
             old: if kind == EventType::Modified { old } else { None },
+            line: std::sync::OnceLock::new(),
         });
         if self.history.len() >= self.history_limit {
             self.history.pop_front();

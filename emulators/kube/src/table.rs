@@ -65,13 +65,7 @@ pub fn table(
             let mut row = json!({"cells": cells});
             match include {
                 Include::None => {}
-                Include::Metadata => {
-                    row["object"] = json!({
-                        "kind": "PartialObjectMetadata",
-                        "apiVersion": "meta.k8s.io/v1",
-                        "metadata": object["metadata"],
-                    })
-                }
+                Include::Metadata => row["object"] = partial(object),
                 Include::Object => row["object"] = (*object).clone(),
             }
             row
@@ -89,6 +83,11 @@ pub fn table(
         out["columnDefinitions"] = json!([]);
     }
     out
+}
+
+/// An object reduced to `PartialObjectMetadata`, as metadata-only clients and table rows get it.
+pub fn partial(object: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"]})
 }
 
 fn cell(column: &PrinterColumn, object: &Value) -> Value {

@@ -29,6 +29,8 @@ pub struct WatchRequest {
     pub send_initial_events: bool,
     /// Set when the client asked for `as=Table` (kubectl get -w).
     pub table: Option<Include>,
+    /// Set when the client asked for `PartialObjectMetadata` (kube's `metadata_watcher`).
+    pub metadata_only: bool,
 }
 
 /// Formats events for one watch: version stamping, selector transitions and table rows.
@@ -42,6 +44,9 @@ impl Encoder {
         let mut object = object.clone();
         if kind != "ERROR" {
             object["apiVersion"] = Value::String(self.req.def.api_version());
+            if self.req.metadata_only && kind != "BOOKMARK" {
+                object = table::partial(&object);
+            }
             if let Some(include) = self.req.table
                 && kind != "BOOKMARK"
             {
@@ -80,6 +85,18 @@ impl Encoder {
             (_, _) if !now => return None,
             (kind, _) => kind,
         };
+        let shareable = kind == event.kind
+            && self.req.table.is_none()
+            && !self.req.metadata_only
+            && event.object["apiVersion"].as_str() == Some(self.req.def.api_version().as_str());
+        if shareable {
+            return Some(
+                event
+                    .line
+                    .get_or_init(|| self.line(kind.as_str(), &event.object))
+                    .clone(),
+            );
+        }
         Some(self.line(kind.as_str(), &event.object))
     }
 
@@ -119,6 +136,7 @@ pub fn start(app: &App, req: WatchRequest) -> Result<Response, ApiError> {
                         .unwrap_or_default()
                         .to_string(),
                     kind: EventType::Added,
+                    line: std::sync::OnceLock::new(),
                     object: object.clone(),
                     old: None,
                 }));

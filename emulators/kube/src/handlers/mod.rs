@@ -56,6 +56,14 @@ pub fn resource(
         Some(_) => return Err(not_found_path()),
     }
     let verb = verb(method, &target, query);
+    // Only JSON bodies are understood; say so instead of failing to parse protobuf as JSON.
+    if crate::http::content_type(headers).contains("protobuf") {
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "kube-emulator accepts JSON request bodies only (protobuf is not supported)",
+        ));
+    }
     if let Some(code) = app.faults.take(verb, &def.plural) {
         return Err(injected(code));
     }

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::http::{Query, Target, json_response, wants_table};
+use crate::http::{Query, Target, json_response, wants_partial_metadata, wants_table};
 use crate::registry::ResourceDef;
 use crate::selectors::Selectors;
 use crate::server::App;
@@ -36,6 +36,9 @@ pub fn get(
             StatusCode::OK,
             &table::table(def, &[&object], include, true, None),
         ));
+    }
+    if wants_partial_metadata(headers) {
+        return Ok(json_response(StatusCode::OK, &table::partial(&object)));
     }
     Ok(json_response(StatusCode::OK, &object))
 }
@@ -71,7 +74,7 @@ pub fn list(
     query: &Query,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let selectors = Selectors::from_query(query)?;
+    let selectors = Selectors::from_query(query, def)?;
     let limit: usize = match query.get("limit") {
         None | Some("") | Some("0") => usize::MAX,
         Some(raw) => raw
@@ -125,6 +128,11 @@ pub fn list(
             &table::table(def, &refs, include, true, Some(metadata)),
         ));
     }
+    if wants_partial_metadata(headers) {
+        let items: Vec<Value> = items.iter().map(table::partial).collect();
+        let list = json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "items": items});
+        return Ok(json_response(StatusCode::OK, &list));
+    }
     let list =
         json!({"kind": def.list_kind, "apiVersion": def.api_version(), "metadata": metadata, "items": items});
     Ok(json_response(StatusCode::OK, &list))
@@ -146,12 +154,13 @@ pub fn watch(
     let request = WatchRequest {
         def: def.clone(),
         namespace: target.namespace.clone(),
-        selectors: Selectors::from_query(query)?,
+        selectors: Selectors::from_query(query, def)?,
         resource_version: query.get("resourceVersion").map(String::from),
         timeout,
         bookmarks: query.flag("allowWatchBookmarks"),
         send_initial_events: query.flag("sendInitialEvents"),
         table: wants_table(headers).then(|| Include::parse(query.get("includeObject"))),
+        metadata_only: wants_partial_metadata(headers),
     };
     watch::start(app, request)
 }

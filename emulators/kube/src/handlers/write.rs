@@ -80,31 +80,6 @@ pub fn update(
     Ok(respond(def, StatusCode::OK, &updated))
 }
 
-/// Records (once) that `manager` applied this object; a repeated identical apply stays a no-op.
-fn record_manager(object: &mut Value, def: &ResourceDef, manager: &str, part: Part) {
-    let entries = object["metadata"]["managedFields"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let sub = if part == Part::Status { "status" } else { "" };
-    if entries.iter().any(|e| {
-        e["manager"] == manager && e["operation"] == "Apply" && e["subresource"].as_str().unwrap_or("") == sub
-    }) {
-        object["metadata"]["managedFields"] = Value::Array(entries);
-        return;
-    }
-    let mut entry = json!({
-        "manager": manager, "operation": "Apply", "apiVersion": def.api_version(),
-        "time": crate::meta::now_rfc3339(), "fieldsType": "FieldsV1", "fieldsV1": {}
-    });
-    if !sub.is_empty() {
-        entry["subresource"] = json!(sub);
-    }
-    let mut entries = entries;
-    entries.push(entry);
-    object["metadata"]["managedFields"] = Value::Array(entries);
-}
-
 pub fn patch(
     app: &App,
     def: &ResourceDef,
@@ -136,6 +111,11 @@ pub fn patch(
                     }],
                 )
             })?;
+        if !body.is_object() || !(body["metadata"].is_object() || body["metadata"].is_null()) {
+            return Err(ApiError::bad_request(
+                "an apply patch must be an object with object metadata",
+            ));
+        }
         if let Some(body_name) = str_field(&body, "name")
             && body_name != name
         {
@@ -150,13 +130,12 @@ pub fn patch(
             }
             let mut applied = body;
             applied["metadata"]["name"] = json!(name);
-            record_manager(&mut applied, def, manager, part);
+            let applied = crate::apply::apply(&json!({}), &applied, manager, &def.api_version(), "");
             let created = objects::create(&mut state, def, ns, applied, &opts)?;
             return Ok(respond(def, StatusCode::CREATED, &created));
         };
-        let mut candidate = old.clone();
-        patch::apply_merge(&mut candidate, &body);
-        record_manager(&mut candidate, def, manager, part);
+        let sub = if part == Part::Status { "status" } else { "" };
+        let candidate = crate::apply::apply(&old, &body, manager, &def.api_version(), sub);
         check_precondition(def, name, &old, &candidate)?;
         let updated = objects::finish_update(&mut state, def, old, candidate, part, &opts)?;
         return Ok(respond(def, StatusCode::OK, &updated));
@@ -232,7 +211,7 @@ pub fn delete_collection(
     target: &Target,
     query: &Query,
 ) -> Result<Response, ApiError> {
-    let selectors = Selectors::from_query(query)?;
+    let selectors = Selectors::from_query(query, def)?;
     let opts = opts(query);
     let mut state = app.lock();
     let doomed: Vec<(String, String)> = state

@@ -200,3 +200,43 @@ async fn a_kube_controller_with_finalizer_and_patch_status_runs_its_whole_lifecy
 
     controller.abort();
 }
+
+#[tokio::test]
+async fn a_controller_relists_after_its_watch_resource_version_expires() {
+    let server = KubeEmulator::start().await.expect("server starts");
+    let client = server.client();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&PostParams::default(), &Widget::crd()).await.unwrap();
+    let api: Api<Widget> = Api::namespaced(client.clone(), "default");
+    let ctx = Arc::new(Ctx {
+        api: api.clone(),
+        log: Mutex::new(Log::default()),
+    });
+    let controller = tokio::spawn(
+        Controller::new(api.clone(), watcher::Config::default())
+            .run(reconcile, error_policy, ctx.clone())
+            .for_each(|_| async {}),
+    );
+    api.create(&PostParams::default(), &Widget::new("w1", WidgetSpec { size: 1 }))
+        .await
+        .unwrap();
+    eventually("w1 reconciled", || async {
+        observed(&api, "w1").await == Some(1)
+    })
+    .await;
+
+    // The watch is cut and cannot reconnect while w2 is created and history is compacted, so
+    // resuming from the old resourceVersion gets 410 Expired and the watcher must re-list.
+    server.faults().fail_next("watch", "widgets", 500, 1000);
+    server.faults().close_watches();
+    api.create(&PostParams::default(), &Widget::new("w2", WidgetSpec { size: 1 }))
+        .await
+        .unwrap();
+    server.compact_history();
+    server.faults().reset();
+    eventually("w2 reconciled after a 410 and a re-list", || async {
+        observed(&api, "w2").await == Some(1)
+    })
+    .await;
+    controller.abort();
+}

@@ -1,0 +1,15 @@
+//! One integration-test binary for the whole crate: each module below was a separate test
+//! target, but eleven ~180 MB debug binaries cost minutes of linking and gigabytes of disk on the
+//! shared 2-core machine.
+
+mod common;
+mod controller;
+mod derived_crd;
+mod discovery;
+mod entry_points;
+mod kubectl;
+mod objects;
+mod patches;
+mod tables_and_faults;
+mod validation;
+mod watch;
