@@ -120,6 +120,9 @@ mod tests {
             ("self.region.matches('^[a-z]+-[a-z]+-[0-9]+$')", true),
             ("self.region.matches('^eu-')", false),
             ("self.a > 0 && self.a < 10", true),
+            // Kubernetes CEL has duration() (the operator bounds autoStop.duration with it).
+            ("duration('90m') >= duration('1h') && duration('90m') <= duration('72h')", true),
+            ("duration('73h') <= duration('72h')", false),
         ];
         for (rule, want) in cases {
             assert_eq!(evaluate(rule, &spec, None).is_ok(), want, "rule {rule}");
