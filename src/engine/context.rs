@@ -56,11 +56,14 @@ impl Default for EngineConfig {
     }
 }
 
-/// Until when a failed object is left alone, unless its generation changes.
-#[derive(Clone, Copy, Debug)]
+/// Until when a failed object is left alone, unless its generation changes or a later cloud
+/// listing shows its cloud resource in another state than the one that was refused.
+#[derive(Clone, Debug)]
 struct Gate {
+    closed_at: Instant,
     until: Instant,
     generation: Option<i64>,
+    cloud_state: Option<String>,
 }
 
 pub struct Context<R: CloudResource> {
@@ -101,20 +104,46 @@ impl<R: CloudResource> Context<R> {
 
     /// Time left before a gated object may be retried, if its generation is unchanged.
     /// Keeps status writes (which re-trigger the controller) from bypassing backoff.
-    pub fn gate_remaining(&self, uid: &str, generation: Option<i64>) -> Option<Duration> {
-        let gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+    /// `cloud_id` lets a snapshot entry listed after the gate closed reopen it when the cloud
+    /// state moved on (a pool that refused a scale while Abnormal is Running again).
+    pub fn gate_remaining(
+        &self,
+        uid: &str,
+        generation: Option<i64>,
+        cloud_id: Option<&str>,
+    ) -> Option<Duration> {
+        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
         let gate = gates.get(uid)?;
         let now = Instant::now();
+        let state_moved = gate.cloud_state.is_some()
+            && cloud_id.and_then(|id| self.snapshot.entry(id)).is_some_and(|e| {
+                e.listed_at > gate.closed_at && Some(R::cloud_state(&e.remote)) != gate.cloud_state
+            });
+        if state_moved {
+            gates.remove(uid);
+            return None;
+        }
         (gate.generation == generation && gate.until > now).then(|| gate.until - now)
     }
 
-    pub fn close_gate(&self, uid: &str, generation: Option<i64>, wait: Duration) {
+    /// Closes the gate for `wait`; `cloud_state` is the state the cloud resource was in when the
+    /// failure happened (if known), so a later change of it reopens the gate early.
+    pub fn close_gate(
+        &self,
+        uid: &str,
+        generation: Option<i64>,
+        wait: Duration,
+        cloud_state: Option<String>,
+    ) {
         let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
         gates.insert(
             uid.to_string(),
             Gate {
-                until: Instant::now() + wait,
+                closed_at: now,
+                until: now + wait,
                 generation,
+                cloud_state,
             },
         );
     }
