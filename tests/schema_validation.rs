@@ -239,6 +239,13 @@ fn refused_cases() -> Vec<Refused> {
             says: "must not exceed maxCount",
         },
         Refused {
+            reason: "a pool whose every flavor is scaled to zero",
+            base: POOL,
+            patch: json!({"spec": {"resources": [{"flavor": "modelarts.vm.gpu.tnt004", "count": 0}]}}),
+            field: "spec",
+            says: "at least one flavor needs a count above 0",
+        },
+        Refused {
             reason: "a maxCount on a Dedicate pool",
             base: POOL,
             patch: json!({"spec": {"resources": [{"flavor": "f", "count": 2, "maxCount": 2}]}}),
