@@ -366,3 +366,41 @@ async fn an_existing_pool_is_adopted_by_resource_id_without_a_create() {
     assert_eq!(tags.get(OWNER_TAG), p.metadata.uid.as_ref(), "claimed");
     assert_eq!(tags.get("adopted").map(String::as_str), Some("yes"));
 }
+
+#[tokio::test]
+async fn the_pool_example_and_the_notebook_on_it_converge_against_the_emulator() {
+    let env = env().await;
+    env.put_secret(
+        "hwcloud-credentials",
+        &[
+            ("accessKey", modelarts_emulator::DEFAULT_AK),
+            ("secretKey", modelarts_emulator::DEFAULT_SK),
+        ],
+    )
+    .await;
+    // The committed manifests as they are, moved into the test namespace.
+    let in_ns = |file: &str| {
+        let mut manifest = schema_support::example(file);
+        manifest["metadata"]["namespace"] = json!(support::NS);
+        manifest
+    };
+    let nb: Notebook = serde_json::from_value(in_ns("notebook-on-pool.yaml")).expect("Notebook");
+    let p: ResourcePool = serde_json::from_value(in_ns("resource-pool.yaml")).expect("ResourcePool");
+    let pool_name = p.metadata.name.clone().expect("name");
+    env.apply(&nb).await;
+    env.apply(&p).await;
+    let p = env
+        .wait_for::<ResourcePool>(&pool_name, T, "pool Ready", ready)
+        .await;
+    assert_eq!(p.status.as_ref().and_then(|s| s.available_nodes), Some(2));
+    let nb_name = nb.metadata.name.clone().expect("name");
+    let nb = env
+        .wait_for::<Notebook>(&nb_name, T, "notebook Ready", |nb| {
+            nb.status
+                .as_ref()
+                .and_then(|s| support::condition(&s.cloud.conditions, "Ready"))
+                .is_some_and(|c| c.status == "True")
+        })
+        .await;
+    assert_eq!(nb.status.and_then(|s| s.pool_id), Some(cloud_id(&p)));
+}

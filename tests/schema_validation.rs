@@ -9,10 +9,11 @@ const NOTEBOOK: (&str, &str) = ("Notebook", "notebook.yaml");
 const POOL: (&str, &str) = ("ResourcePool", "resource-pool.yaml");
 const ECS: (&str, &str) = ("LiteServer", "lite-server-ecs.yaml");
 const HPS: (&str, &str) = ("LiteServer", "lite-server-hps.yaml");
+const NOTEBOOK_ON_POOL: (&str, &str) = ("Notebook", "notebook-on-pool.yaml");
 
 #[test]
 fn every_example_manifest_is_accepted_on_create_and_on_a_no_op_update() {
-    for (kind, file) in [NOTEBOOK, POOL, ECS, HPS] {
+    for (kind, file) in [NOTEBOOK, POOL, ECS, HPS, NOTEBOOK_ON_POOL] {
         let manifest = example(file);
         assert_eq!(
             admission_errors(kind, &manifest, None),
