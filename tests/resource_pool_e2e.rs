@@ -404,3 +404,51 @@ async fn the_pool_example_and_the_notebook_on_it_converge_against_the_emulator()
         .await;
     assert_eq!(nb.status.and_then(|s| s.pool_id), Some(cloud_id(&p)));
 }
+
+#[tokio::test]
+async fn a_notebook_running_on_a_pool_stays_ready_while_the_pool_scales() {
+    let env = env().await;
+    env.apply(&pool("pool-grow", json!({}))).await;
+    env.wait_for::<ResourcePool>("pool-grow", T, "Ready", ready).await;
+    env.apply(&pool_support::notebook_on("nb-grow", "pool-grow"))
+        .await;
+    let nb_ready = |nb: &Notebook| {
+        nb.status
+            .as_ref()
+            .and_then(|s| support::condition(&s.cloud.conditions, "Ready"))
+            .is_some_and(|c| c.status == "True")
+    };
+    env.wait_for::<Notebook>("nb-grow", T, "notebook Ready", nb_ready)
+        .await;
+    // New nodes stay Creating for a while, so the pool is Ready=False (Scaling) for seconds.
+    env.cloud
+        .set_progression(Family::Pools, Progression::AfterReads { reads: 30 });
+    env.merge_patch::<ResourcePool>(
+        "pool-grow",
+        json!({"spec": {"resources": [{"flavor": CPU_FLAVOR, "count": 2}]}}),
+    )
+    .await;
+    env.wait_for::<ResourcePool>("pool-grow", T, "Scaling", |p| {
+        cond(p, "Ready").is_some_and(|(_, r, _)| r == "Scaling")
+    })
+    .await;
+    // A notebook reconcile while the pool scales (here forced by an annotation) keeps it Ready.
+    env.merge_patch::<Notebook>("nb-grow", json!({"metadata": {"annotations": {"e2e/poke": "1"}}}))
+        .await;
+    for _ in 0..10 {
+        let nb = env.api::<Notebook>().get("nb-grow").await.expect("get");
+        assert!(
+            nb_ready(&nb),
+            "the notebook must not wait for a scaling pool: {:?}",
+            nb.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let p = env.api::<ResourcePool>().get("pool-grow").await.expect("get");
+    assert!(
+        cond(&p, "Ready").is_some_and(|(_, r, _)| r == "Scaling"),
+        "the pool was still scaling throughout"
+    );
+    env.wait_for::<ResourcePool>("pool-grow", Duration::from_secs(60), "scaled", ready)
+        .await;
+}

@@ -139,22 +139,30 @@ impl CloudResource for ResourcePool {
     async fn find_created(&self, cx: &Cx<'_, Self>, pending: &PendingCreate) -> Result<Option<Remote>> {
         let uid = self.uid().unwrap_or_default();
         // Tagged already (the crash came after the ownership tag): the tag filter API finds it.
-        let tagged = cx
+        let request = TagFilterRequest {
+            tags: vec![TagFilter {
+                key: OWNER_TAG.into(),
+                values: vec![uid.clone()],
+            }],
+            matches: vec![],
+        };
+        let tagged = match cx
             .cloud
-            .filter_pools_by_tags(
-                &TagFilterRequest {
-                    tags: vec![TagFilter {
-                        key: OWNER_TAG.into(),
-                        values: vec![uid.clone()],
-                    }],
-                    matches: vec![],
-                },
-                Some(FILTER_PAGE),
-                None,
-            )
+            .filter_pools_by_tags(&request, Some(FILTER_PAGE), None)
             .await
-            .map_err(Error::cloud("pools.tags.filter"))?;
-        for hit in tagged.resources {
+        {
+            Ok(found) => found.resources,
+            // Passing trouble is retried; a region without this (SDK-less) API falls back to
+            // the label lookup below, which finds tagged pools as well.
+            Err(e) if matches!(e.kind(), ErrorKind::Transient | ErrorKind::Throttled) => {
+                return Err(Error::cloud("pools.tags.filter")(e));
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "pool tag filter unavailable; finding the pool by its name label");
+                Vec::new()
+            }
+        };
+        for hit in tagged {
             if let Some(remote) = self.observe(cx, &hit.resource_id).await? {
                 return Ok(Some(remote));
             }
