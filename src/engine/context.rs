@@ -173,3 +173,93 @@ impl<R: CloudResource> Context<R> {
         touched.remove(uid);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        api::resource_pool::ResourcePool,
+        engine::{events::Events, outcome::Error},
+        resources::resource_pool::plan::Remote,
+    };
+
+    struct NoClouds;
+    impl CloudResolver for NoClouds {
+        fn for_object<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a (dyn CommonSpec + Send + Sync),
+        ) -> BoxFuture<'a, Result<Arc<ScopedClient>>> {
+            Box::pin(async { Err(Error::Credentials("none in unit tests".into())) })
+        }
+    }
+
+    fn context() -> Context<ResourcePool> {
+        // Never connects: the gate and the snapshot are all these tests touch.
+        let config = kube::Config::new("http://127.0.0.1:9".parse().expect("URL"));
+        let kube = kube::Client::try_from(config).expect("client");
+        let events = Events::new(kube.clone(), "test");
+        Context::new(
+            kube,
+            Arc::new(NoClouds),
+            EngineConfig::default(),
+            Metrics::default(),
+            events,
+        )
+    }
+
+    fn listed(ctx: &Context<ResourcePool>, phase: &str) {
+        let mut remote = Remote {
+            pool: Default::default(),
+            tags: Default::default(),
+        };
+        remote.pool.metadata.name = "pool-1".into();
+        remote.pool.status.phase = Some(phase.into());
+        ctx.snapshot.replace(
+            &["pool-1".into()],
+            vec![("pool-1".into(), remote)],
+            Instant::now(),
+        );
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[tokio::test]
+    async fn a_closed_gate_holds_until_the_generation_changes() {
+        let ctx = context();
+        ctx.close_gate("u", Some(1), HOUR, Some("Abnormal".into()));
+        assert!(ctx.gate_remaining("u", Some(1), Some("pool-1")).is_some());
+        assert_eq!(ctx.gate_remaining("u", Some(2), Some("pool-1")), None);
+    }
+
+    #[tokio::test]
+    async fn a_later_listing_in_another_state_reopens_the_gate() {
+        let ctx = context();
+        listed(&ctx, "Running");
+        ctx.close_gate("u", Some(1), HOUR, Some("Abnormal".into()));
+        assert!(
+            ctx.gate_remaining("u", Some(1), Some("pool-1")).is_some(),
+            "a listing from before the refusal proves nothing"
+        );
+        listed(&ctx, "Abnormal");
+        assert!(
+            ctx.gate_remaining("u", Some(1), Some("pool-1")).is_some(),
+            "still in the refused state"
+        );
+        listed(&ctx, "Running");
+        assert_eq!(ctx.gate_remaining("u", Some(1), Some("pool-1")), None, "reopened");
+        assert_eq!(
+            ctx.gate_remaining("u", Some(1), Some("pool-1")),
+            None,
+            "and stays open"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_gate_closed_without_a_known_cloud_state_ignores_listings() {
+        let ctx = context();
+        ctx.close_gate("u", Some(1), HOUR, None);
+        listed(&ctx, "Running");
+        assert!(ctx.gate_remaining("u", Some(1), Some("pool-1")).is_some());
+    }
+}
