@@ -23,6 +23,7 @@ const IMMUTABLE: &[(&str, &str, &str)] = &[
     ("ResourcePool", "spec", "workspaceId"),
     ("ResourcePool", "spec", "type"),
     ("ResourcePool", "spec", "network"),
+    ("ResourcePool", "spec", "displayName"),
     ("LiteServer", "spec", "region"),
     ("LiteServer", "spec", "projectId"),
     ("LiteServer", "spec", "resourceId"),
@@ -184,6 +185,16 @@ fn updates() -> Vec<Update> {
             "changing the pool network",
             json!({"spec": {"network": {"name": "other"}}}),
             Some("spec.network is immutable"),
+        ),
+        pool(
+            "renaming the pool in ModelArts",
+            json!({"spec": {"displayName": "other-name"}}),
+            Some("spec.displayName is immutable"),
+        ),
+        pool(
+            "adding a flavor and scaling the first one to zero",
+            json!({"spec": {"resources": [{"flavor": "modelarts.vm.gpu.tnt004", "count": 0}, {"flavor": "modelarts.vm.cpu.16u64g.d", "count": 1}]}}),
+            None,
         ),
         pool(
             "scaling out and enabling inference",

@@ -9,10 +9,11 @@ const NOTEBOOK: (&str, &str) = ("Notebook", "notebook.yaml");
 const POOL: (&str, &str) = ("ResourcePool", "resource-pool.yaml");
 const ECS: (&str, &str) = ("LiteServer", "lite-server-ecs.yaml");
 const HPS: (&str, &str) = ("LiteServer", "lite-server-hps.yaml");
+const NOTEBOOK_ON_POOL: (&str, &str) = ("Notebook", "notebook-on-pool.yaml");
 
 #[test]
 fn every_example_manifest_is_accepted_on_create_and_on_a_no_op_update() {
-    for (kind, file) in [NOTEBOOK, POOL, ECS, HPS] {
+    for (kind, file) in [NOTEBOOK, POOL, ECS, HPS, NOTEBOOK_ON_POOL] {
         let manifest = example(file);
         assert_eq!(
             admission_errors(kind, &manifest, None),
@@ -237,6 +238,13 @@ fn refused_cases() -> Vec<Refused> {
             patch: json!({"spec": {"type": "Logical", "network": null, "resources": [{"flavor": "f", "count": 3, "maxCount": 2}]}}),
             field: "spec.resources[0]",
             says: "must not exceed maxCount",
+        },
+        Refused {
+            reason: "a pool whose every flavor is scaled to zero",
+            base: POOL,
+            patch: json!({"spec": {"resources": [{"flavor": "modelarts.vm.gpu.tnt004", "count": 0}]}}),
+            field: "spec",
+            says: "at least one flavor needs a count above 0",
         },
         Refused {
             reason: "a maxCount on a Dedicate pool",

@@ -10,6 +10,8 @@ pub mod reasons {
     pub const SYNCED: &str = "Synced";
     pub const CREATING: &str = "Creating";
     pub const UPDATING: &str = "Updating";
+    /// A pool's node counts are converging to the spec.
+    pub const SCALING: &str = "Scaling";
     pub const PROGRESSING: &str = "Progressing";
     pub const DELETING: &str = "Deleting";
     pub const STOPPED: &str = "Stopped";
@@ -22,4 +24,10 @@ pub mod reasons {
     pub const NOT_FOUND: &str = "NotFound";
     pub const CREDENTIALS: &str = "CredentialsError";
     pub const RETRYING: &str = "Retrying";
+    /// Deletion waits: other objects in the cluster still use this one.
+    pub const IN_USE: &str = "InUse";
+    /// The cloud refused an update in its current state (e.g. a scale of a pool that is not Running).
+    pub const UPDATE_REFUSED: &str = "UpdateRefused";
+    /// The operator does not manage this kind of cloud resource (e.g. yearly/monthly billing).
+    pub const UNSUPPORTED: &str = "Unsupported";
 }

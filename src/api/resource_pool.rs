@@ -51,6 +51,10 @@ use serde::{Deserialize, Serialize};
     validation = immutable_optional("workspaceId", "spec.workspaceId is immutable: create a new ResourcePool in the other workspace"),
     validation = immutable_required("type", "spec.type is immutable: create a new ResourcePool of the other type"),
     validation = immutable_optional("network", "spec.network is immutable: create a new ResourcePool on the other network"),
+    // The display name is the `os.modelarts/name` label, which the pool PATCH cannot change.
+    validation = immutable_optional("displayName", "spec.displayName is immutable: ModelArts cannot rename a pool; create a new ResourcePool"),
+    validation = kube::core::Rule::new("self.resources.exists(r, r.count > 0)")
+        .message("spec.resources: at least one flavor needs a count above 0 (a pool keeps one node at least)"),
     validation = kube::core::Rule::new("self.type == 'Logical' || self.resources.all(r, !has(r.maxCount))")
         .message("spec.resources[].maxCount applies to Logical pools only: remove it, Dedicate pools grow and shrink with count"),
     validation = kube::core::Rule::new("self.type != 'Dedicate' || has(self.network)")
@@ -83,7 +87,9 @@ pub struct ResourcePoolSpec {
     /// The ModelArts network the nodes join; required for `Dedicate` pools. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<PoolNetwork>,
-    /// Nodes per flavor. Changing a `count` scales the pool; removing a flavor scales it to zero.
+    /// Nodes per flavor. Changing a `count` scales the pool in place; adding a flavor adds its
+    /// nodes; removing a flavor (or setting its count to 0) scales it to zero. At least one flavor
+    /// keeps a count above 0.
     #[schemars(length(min = 1, max = 16))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["flavor".into()]))]
     pub resources: Vec<PoolResource>,

@@ -56,11 +56,14 @@ impl Default for EngineConfig {
     }
 }
 
-/// Until when a failed object is left alone, unless its generation changes.
-#[derive(Clone, Copy, Debug)]
+/// Until when a failed object is left alone, unless its generation changes or a later cloud
+/// listing shows its cloud resource in another state than the one that was refused.
+#[derive(Clone, Debug)]
 struct Gate {
+    closed_at: Instant,
     until: Instant,
     generation: Option<i64>,
+    cloud_state: Option<String>,
 }
 
 pub struct Context<R: CloudResource> {
@@ -101,20 +104,46 @@ impl<R: CloudResource> Context<R> {
 
     /// Time left before a gated object may be retried, if its generation is unchanged.
     /// Keeps status writes (which re-trigger the controller) from bypassing backoff.
-    pub fn gate_remaining(&self, uid: &str, generation: Option<i64>) -> Option<Duration> {
-        let gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+    /// `cloud_id` lets a snapshot entry listed after the gate closed reopen it when the cloud
+    /// state moved on (a pool that refused a scale while Abnormal is Running again).
+    pub fn gate_remaining(
+        &self,
+        uid: &str,
+        generation: Option<i64>,
+        cloud_id: Option<&str>,
+    ) -> Option<Duration> {
+        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
         let gate = gates.get(uid)?;
         let now = Instant::now();
+        let state_moved = gate.cloud_state.is_some()
+            && cloud_id.and_then(|id| self.snapshot.entry(id)).is_some_and(|e| {
+                e.listed_at > gate.closed_at && Some(R::cloud_state(&e.remote)) != gate.cloud_state
+            });
+        if state_moved {
+            gates.remove(uid);
+            return None;
+        }
         (gate.generation == generation && gate.until > now).then(|| gate.until - now)
     }
 
-    pub fn close_gate(&self, uid: &str, generation: Option<i64>, wait: Duration) {
+    /// Closes the gate for `wait`; `cloud_state` is the state the cloud resource was in when the
+    /// failure happened (if known), so a later change of it reopens the gate early.
+    pub fn close_gate(
+        &self,
+        uid: &str,
+        generation: Option<i64>,
+        wait: Duration,
+        cloud_state: Option<String>,
+    ) {
         let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
         gates.insert(
             uid.to_string(),
             Gate {
-                until: Instant::now() + wait,
+                closed_at: now,
+                until: now + wait,
                 generation,
+                cloud_state,
             },
         );
     }
@@ -142,5 +171,95 @@ impl<R: CloudResource> Context<R> {
         self.backoff.reset(uid);
         let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
         touched.remove(uid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        api::resource_pool::ResourcePool,
+        engine::{events::Events, outcome::Error},
+        resources::resource_pool::plan::Remote,
+    };
+
+    struct NoClouds;
+    impl CloudResolver for NoClouds {
+        fn for_object<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a (dyn CommonSpec + Send + Sync),
+        ) -> BoxFuture<'a, Result<Arc<ScopedClient>>> {
+            Box::pin(async { Err(Error::Credentials("none in unit tests".into())) })
+        }
+    }
+
+    fn context() -> Context<ResourcePool> {
+        // Never connects: the gate and the snapshot are all these tests touch.
+        let config = kube::Config::new("http://127.0.0.1:9".parse().expect("URL"));
+        let kube = kube::Client::try_from(config).expect("client");
+        let events = Events::new(kube.clone(), "test");
+        Context::new(
+            kube,
+            Arc::new(NoClouds),
+            EngineConfig::default(),
+            Metrics::default(),
+            events,
+        )
+    }
+
+    fn listed(ctx: &Context<ResourcePool>, phase: &str) {
+        let mut remote = Remote {
+            pool: Default::default(),
+            tags: Default::default(),
+        };
+        remote.pool.metadata.name = "pool-1".into();
+        remote.pool.status.phase = Some(phase.into());
+        ctx.snapshot.replace(
+            &["pool-1".into()],
+            vec![("pool-1".into(), remote)],
+            Instant::now(),
+        );
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[tokio::test]
+    async fn a_closed_gate_holds_until_the_generation_changes() {
+        let ctx = context();
+        ctx.close_gate("u", Some(1), HOUR, Some("Abnormal".into()));
+        assert!(ctx.gate_remaining("u", Some(1), Some("pool-1")).is_some());
+        assert_eq!(ctx.gate_remaining("u", Some(2), Some("pool-1")), None);
+    }
+
+    #[tokio::test]
+    async fn a_later_listing_in_another_state_reopens_the_gate() {
+        let ctx = context();
+        listed(&ctx, "Running");
+        ctx.close_gate("u", Some(1), HOUR, Some("Abnormal".into()));
+        assert!(
+            ctx.gate_remaining("u", Some(1), Some("pool-1")).is_some(),
+            "a listing from before the refusal proves nothing"
+        );
+        listed(&ctx, "Abnormal");
+        assert!(
+            ctx.gate_remaining("u", Some(1), Some("pool-1")).is_some(),
+            "still in the refused state"
+        );
+        listed(&ctx, "Running");
+        assert_eq!(ctx.gate_remaining("u", Some(1), Some("pool-1")), None, "reopened");
+        assert_eq!(
+            ctx.gate_remaining("u", Some(1), Some("pool-1")),
+            None,
+            "and stays open"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_gate_closed_without_a_known_cloud_state_ignores_listings() {
+        let ctx = context();
+        ctx.close_gate("u", Some(1), HOUR, None);
+        listed(&ctx, "Running");
+        assert!(ctx.gate_remaining("u", Some(1), Some("pool-1")).is_some());
     }
 }

@@ -36,6 +36,11 @@ pub enum Error {
     CloudResourceMissing(String),
     #[error("finalizer: {0}")]
     Finalizer(String),
+    /// The cloud refused a change in its current state, or the kind refuses to manage the
+    /// resource (e.g. yearly/monthly billing). Terminal: retried when the spec or the cloud
+    /// resource's state changes.
+    #[error("{message}")]
+    Refused { reason: &'static str, message: String },
     /// Not a failure: cleanup must wait (the finalizer stays until the resource is gone).
     #[error("{message}")]
     Waiting { reason: &'static str, message: String },
@@ -86,9 +91,10 @@ impl Error {
                 | ErrorKind::WrongState
                 | ErrorKind::Conflict => Class::Retryable,
             },
-            Error::InvalidSpec(_) | Error::ManagementConflict(_) | Error::CloudResourceMissing(_) => {
-                Class::Terminal
-            }
+            Error::InvalidSpec(_)
+            | Error::ManagementConflict(_)
+            | Error::CloudResourceMissing(_)
+            | Error::Refused { .. } => Class::Terminal,
             Error::Kube(_) | Error::Credentials(_) | Error::Finalizer(_) | Error::Waiting { .. } => {
                 Class::Retryable
             }
@@ -105,7 +111,7 @@ impl Error {
             Error::Credentials(_) => reasons::CREDENTIALS,
             Error::CloudResourceMissing(_) => reasons::NOT_FOUND,
             Error::Finalizer(_) => "FinalizerError",
-            Error::Waiting { reason, .. } => reason,
+            Error::Waiting { reason, .. } | Error::Refused { reason, .. } => reason,
         }
     }
 

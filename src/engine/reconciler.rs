@@ -41,7 +41,7 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
     let mut status = obj.status().cloned().unwrap_or_default();
     let mut writer = StatusWriter::<R>::new(api.clone(), obj.name_any(), &status);
 
-    if let Some(wait) = ctx.gate_remaining(&uid, generation) {
+    if let Some(wait) = ctx.gate_remaining(&uid, generation, status.cloud_id()) {
         return Ok(Action::requeue(wait));
     }
     if obj
@@ -112,7 +112,7 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
                 Class::Retryable => ctx.backoff.next(&uid),
                 Class::Throttled(after) => ctx.backoff.next(&uid).max(after.unwrap_or_default()),
             };
-            ctx.close_gate(&uid, generation, wait);
+            ctx.close_gate(&uid, generation, wait, status.cloud_state().map(str::to_string));
             tracing::warn!(kind = R::KIND, object = %obj.name_any(), category = err.category(), error = %err, retry_in = ?wait, "reconcile failed");
             let message = err.to_string();
             conditions::set(
@@ -335,6 +335,14 @@ async fn apply<R: CloudResource>(
             Readiness::Ready(message) => Step::Observed { message },
             Readiness::Progressing { reason, message } => Step::Waiting { reason, message },
             Readiness::Failed { reason, message } => Step::CloudFailed { reason, message },
+        });
+    }
+
+    // Checked before the ownership tag is stamped: a resource the kind refuses is not claimed.
+    if let Some(message) = obj.refusal(&remote) {
+        return Err(Error::Refused {
+            reason: reasons::UNSUPPORTED,
+            message,
         });
     }
 

@@ -71,6 +71,11 @@ pub trait CloudResource:
     fn readiness(&self, remote: &Self::Remote) -> Readiness;
     /// Copies observations from the cloud into status (never from the spec).
     fn status_from(&self, remote: &Self::Remote, status: &mut Self::Status);
+    /// Why the kind will not manage this cloud resource at all (e.g. a yearly/monthly pool the
+    /// API cannot change or delete); checked before anything is changed, in Manage mode only.
+    fn refusal(&self, _remote: &Self::Remote) -> Option<String> {
+        None
+    }
     /// The name the cloud resource gets; also what an uncertain create is looked up by.
     fn cloud_name(&self) -> String;
 

@@ -35,6 +35,12 @@ impl<T: Clone + PartialEq> Snapshot<T> {
         fresh.then(|| entry.remote.clone())
     }
 
+    /// The entry for `id`, however old (callers compare `listed_at` themselves).
+    pub fn entry(&self, id: &str) -> Option<Entry<T>> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries.get(id).cloned()
+    }
+
     /// Replaces the entries of one scope's listing; returns the IDs whose cloud object changed,
     /// appeared or disappeared since the previous listing of that scope.
     pub fn replace(

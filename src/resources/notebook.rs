@@ -112,8 +112,11 @@ impl CloudResource for Notebook {
         let ready = status
             .and_then(|s| conditions::get(s.conditions(), READY))
             .is_some_and(|c| c.status == "True");
+        // Once the notebook exists in the cloud it only needs the pool's ID: a pool that is
+        // scaling (Ready=False for a while) must not make its running notebooks wait.
+        let created = self.status.as_ref().is_some_and(|s| s.cloud_id().is_some());
         match status.and_then(|s| s.cloud_id()) {
-            Some(id) if ready => Ok(Ok(Resolved {
+            Some(id) if ready || created => Ok(Ok(Resolved {
                 pool_id: Some(id.to_string()),
             })),
             _ => waiting(format!("waiting for ResourcePool {} to be Ready", pool_ref.name)),

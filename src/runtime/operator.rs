@@ -4,7 +4,7 @@ use super::{
     credentials::{OperatorCredentials, Resolver, ResolverConfig},
 };
 use crate::{
-    api::notebook::Notebook,
+    api::{notebook::Notebook, resource_pool::ResourcePool},
     cloud::CallRecord,
     engine::{context::EngineConfig, metrics::Metrics},
 };
@@ -95,8 +95,17 @@ pub fn start(client: kube::Client, config: OperatorConfig, metrics: Metrics) -> 
         }
         .shared()
     };
-    let tasks = vec![tokio::spawn(controller::run::<Notebook>(
-        shared, settings, shutdown,
-    ))];
+    let tasks = vec![
+        tokio::spawn(controller::run::<Notebook>(
+            shared.clone(),
+            settings.clone(),
+            shutdown.clone(),
+        )),
+        tokio::spawn(controller::run::<ResourcePool>(
+            shared.clone(),
+            settings.clone(),
+            shutdown.clone(),
+        )),
+    ];
     OperatorHandle { metrics, stop, tasks }
 }

@@ -240,6 +240,11 @@ impl Control {
         stats.log.clear();
     }
 
+    /// Number of pools stored in a project, hidden (eventually consistent) ones included.
+    pub fn pool_count(&self, project: &str) -> usize {
+        self.shared.with_project(project, |p, _, _| p.pools.len())
+    }
+
     /// Number of notebooks stored in a project (finished deletions excluded lazily).
     pub fn notebook_count(&self, project: &str) -> usize {
         self.shared.with_project(project, |p, _, _| p.notebooks.len())

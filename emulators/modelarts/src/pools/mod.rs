@@ -51,6 +51,15 @@ fn network_not_found(name: &str) -> ApiError {
 }
 
 impl Pools {
+    /// Pools stored, however they are progressing (deleted ones leave lazily, as for notebooks).
+    pub fn len(&self) -> usize {
+        self.by_seq.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_seq.is_empty()
+    }
+
     /// Every project starts with one Active network, as a console-created default would be.
     fn seed(&mut self, now: i64) {
         if !self.seeded {

@@ -1,0 +1,374 @@
+//! The ResourcePool kind on the generic engine: IO against the v2 pool API and the v1 pool tag
+//! APIs; the pure logic lives in `resource_pool::plan`.
+pub mod plan;
+
+use crate::{
+    api::{
+        common::{CommonStatus, PendingCreate, Tags},
+        conditions::reasons,
+        notebook::Notebook,
+        resource_pool::{ResourcePool, ResourcePoolSpec, ResourcePoolStatus},
+    },
+    cloud::{
+        ErrorKind, ModelArtsClient, Tag,
+        pools::{LABEL_NAME, Pool, PoolFilter, TagFilter, TagFilterRequest, TagValues},
+    },
+    engine::{
+        context::Context,
+        outcome::{Error, Result, Step},
+        resource::{CloudResource, Cx, Readiness},
+        tags::{OWNER_TAG, Ownership, ownership},
+    },
+};
+use kube::{Api, ResourceExt, api::ListParams};
+use plan::{Change, Remote};
+
+/// Largest page the tag filter API serves (seed 003).
+const FILTER_PAGE: u32 = 1000;
+/// Clock slack between the operator and ModelArts when matching a pool to the create that made it.
+const CREATE_SLACK_MS: i64 = 60_000;
+
+fn tag_list(tags: &Tags) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::new(k, v)).collect()
+}
+
+/// `{key, values[]}` as the v1 tag API reports it: one value per key on pools.
+fn tags_of(values: Vec<TagValues>) -> Tags {
+    values
+        .into_iter()
+        .map(|t| (t.key, t.values.into_iter().next().unwrap_or_default()))
+        .collect()
+}
+
+fn created_ms(pool: &Pool) -> Option<i64> {
+    pool.metadata
+        .creation_timestamp
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_millisecond())
+}
+
+impl ResourcePool {
+    async fn tags(&self, cloud: &ModelArtsClient, id: &str) -> Result<Option<Tags>> {
+        match cloud.show_pool_tags(id).await {
+            Ok(t) => Ok(Some(tags_of(t))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(Error::cloud("pools.tags.show")(e)),
+        }
+    }
+
+    /// Notebooks in the cluster that run (or are being created) on this pool.
+    async fn notebooks_using(&self, ctx: &Context<Self>, pool_id: &str) -> Result<Vec<String>> {
+        let namespace = self.namespace().unwrap_or_default();
+        let name = self.name_any();
+        let all: Api<Notebook> = Api::all(ctx.kube.clone());
+        let users = all
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|nb| {
+                let by_ref = nb.namespace().as_deref() == Some(namespace.as_str())
+                    && nb.spec.pool_ref.as_ref().is_some_and(|r| r.name == name);
+                let by_id = nb.spec.pool_id.as_deref() == Some(pool_id);
+                let status = nb.status.as_ref();
+                // A notebook that never got to the cloud does not use the pool.
+                let in_cloud = status.is_some_and(|s| s.cloud_id().is_some() || s.pending_create().is_some());
+                (by_ref || by_id) && in_cloud
+            })
+            .map(|nb| format!("{}/{}", nb.namespace().unwrap_or_default(), nb.name_any()))
+            .collect();
+        Ok(users)
+    }
+}
+
+impl CloudResource for ResourcePool {
+    type Spec = ResourcePoolSpec;
+    type Status = ResourcePoolStatus;
+    type Remote = Remote;
+    type Change = Change;
+    type Resolved = ();
+    const KIND: &'static str = "ResourcePool";
+
+    fn spec(&self) -> &ResourcePoolSpec {
+        &self.spec
+    }
+    fn status(&self) -> Option<&ResourcePoolStatus> {
+        self.status.as_ref()
+    }
+    fn remote_id(remote: &Remote) -> String {
+        remote.pool.metadata.name.clone()
+    }
+    fn remote_tags(&self, remote: &Remote) -> Option<Tags> {
+        Some(remote.tags.clone())
+    }
+    fn cloud_state(remote: &Remote) -> String {
+        remote.pool.status.phase.clone().unwrap_or_default()
+    }
+    fn diff(&self, _resolved: &(), remote: &Remote, _status: &ResourcePoolStatus) -> Vec<Change> {
+        plan::diff(self, remote)
+    }
+    fn readiness(&self, remote: &Remote) -> Readiness {
+        plan::readiness(self, remote)
+    }
+    fn status_from(&self, remote: &Remote, status: &mut ResourcePoolStatus) {
+        plan::status_from(self, remote, status);
+    }
+    fn refusal(&self, remote: &Remote) -> Option<String> {
+        plan::refusal(remote)
+    }
+    fn cloud_name(&self) -> String {
+        plan::cloud_name(self)
+    }
+
+    async fn resolve(&self, _ctx: &Context<Self>) -> Result<std::result::Result<(), Step>> {
+        plan::validate(self).map_err(Error::InvalidSpec)?;
+        Ok(Ok(()))
+    }
+
+    async fn observe(&self, cx: &Cx<'_, Self>, id: &str) -> Result<Option<Remote>> {
+        let pool = match cx.cloud.show_pool(id).await {
+            Ok(pool) => pool,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(Error::cloud("pools.show")(e)),
+        };
+        // The pool may vanish between the two reads; then it is gone.
+        Ok(self.tags(cx.cloud, id).await?.map(|tags| Remote { pool, tags }))
+    }
+
+    async fn find_created(&self, cx: &Cx<'_, Self>, pending: &PendingCreate) -> Result<Option<Remote>> {
+        let uid = self.uid().unwrap_or_default();
+        // Tagged already (the crash came after the ownership tag): the tag filter API finds it.
+        let request = TagFilterRequest {
+            tags: vec![TagFilter {
+                key: OWNER_TAG.into(),
+                values: vec![uid.clone()],
+            }],
+            matches: vec![],
+        };
+        let tagged = match cx
+            .cloud
+            .filter_pools_by_tags(&request, Some(FILTER_PAGE), None)
+            .await
+        {
+            Ok(found) => found.resources,
+            // Passing trouble is retried; a region without this (SDK-less) API falls back to
+            // the label lookup below, which finds tagged pools as well.
+            Err(e) if matches!(e.kind(), ErrorKind::Transient | ErrorKind::Throttled) => {
+                return Err(Error::cloud("pools.tags.filter")(e));
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "pool tag filter unavailable; finding the pool by its name label");
+                Vec::new()
+            }
+        };
+        for hit in tagged {
+            if let Some(remote) = self.observe(cx, &hit.resource_id).await? {
+                return Ok(Some(remote));
+            }
+        }
+        // Untagged: the create response was lost before the tag went on. Match the display name
+        // label, created no earlier than the request, and claimed by nobody else.
+        let filter = PoolFilter {
+            workspace_id: self.spec.workspace_id.clone(),
+            label_selector: Some(format!("{LABEL_NAME}={}", pending.name)),
+            status: None,
+        };
+        let sent_ms = pending
+            .requested_at
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .unwrap_or(0);
+        let mut candidates: Vec<Pool> = cx
+            .cloud
+            .list_pools(&filter)
+            .await
+            .map_err(Error::cloud("pools.list"))?
+            .into_iter()
+            .filter(|p| p.metadata.labels.get(LABEL_NAME) == Some(&pending.name))
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter(|p| created_ms(p).is_none_or(|c| c + CREATE_SLACK_MS >= sent_ms))
+            .collect();
+        candidates.sort_by_key(|p| created_ms(p).unwrap_or(i64::MAX));
+        for pool in candidates {
+            let id = pool.metadata.name.clone();
+            let Some(tags) = self.tags(cx.cloud, &id).await? else {
+                continue;
+            };
+            if matches!(ownership(&tags, &uid), Ownership::Ours | Ownership::Unclaimed) {
+                return Ok(Some(Remote { pool, tags }));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn create(&self, cx: &Cx<'_, Self>) -> Result<Remote> {
+        let pool = cx
+            .cloud
+            .create_pool(&plan::create_request(self))
+            .await
+            .map_err(Error::cloud("pools.create"))?;
+        // Pool create takes no tags; the engine stamps the ownership tag right after.
+        Ok(Remote {
+            pool,
+            tags: Tags::new(),
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_, Self>,
+        remote: &Remote,
+        changes: &[Change],
+        _status: &mut ResourcePoolStatus,
+    ) -> Result<Step> {
+        let id = remote.pool.metadata.name.as_str();
+        let what = plan::describe(changes);
+        match cx.cloud.patch_pool(id, &plan::patch(changes)).await {
+            Ok(_) => {}
+            // A refusal (wrong phase, quota, a value the cloud rejects) will not pass by itself:
+            // terminal until the spec or the pool's state changes (the engine's gate).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Invalid
+                        | ErrorKind::WrongState
+                        | ErrorKind::QuotaExceeded
+                        | ErrorKind::Conflict
+                ) =>
+            {
+                return Err(Error::Refused {
+                    reason: reasons::UPDATE_REFUSED,
+                    message: format!(
+                        "ModelArts refused to {what} on pool {id} while it is {}: {e}; retried when the spec \
+                         or the pool's state changes",
+                        remote
+                            .pool
+                            .status
+                            .phase
+                            .as_deref()
+                            .unwrap_or("in an unknown phase")
+                    ),
+                });
+            }
+            Err(e) => return Err(Error::cloud("pools.patch")(e)),
+        }
+        let scaling = changes.iter().any(|c| matches!(c, Change::Scale(_)));
+        Ok(Step::Waiting {
+            reason: if scaling {
+                reasons::SCALING
+            } else {
+                reasons::UPDATING
+            },
+            message: format!("requested {what}"),
+        })
+    }
+
+    async fn delete(&self, cx: &Cx<'_, Self>, remote: &Remote) -> Result<Step> {
+        let id = remote.pool.metadata.name.as_str();
+        if let Some(why) = plan::refusal(remote) {
+            return Err(Error::Refused {
+                reason: reasons::UNSUPPORTED,
+                message: format!("{why}; set deletionPolicy: Retain to let the object go"),
+            });
+        }
+        let users = self.notebooks_using(cx.ctx, id).await?;
+        if !users.is_empty() {
+            return Ok(Step::Waiting {
+                reason: reasons::IN_USE,
+                message: format!(
+                    "pool {id} is used by notebooks {}: delete them first; the pool is deleted once none is left",
+                    users.join(", ")
+                ),
+            });
+        }
+        match remote.pool.status.phase.as_deref() {
+            Some("Deleting") => {
+                return Ok(Step::Waiting {
+                    reason: reasons::DELETING,
+                    message: format!("pool {id} is being deleted"),
+                });
+            }
+            // ModelArts deletes pools only once they are created (Running, Abnormal or Error).
+            Some("Creating") => {
+                return Ok(Step::Waiting {
+                    reason: reasons::DELETING,
+                    message: format!("pool {id} is still being created; deleting it once that ends"),
+                });
+            }
+            _ => {}
+        }
+        match cx.cloud.delete_pool(id).await {
+            Ok(_) => Ok(Step::Ready {
+                message: format!("deleting pool {id}"),
+            }),
+            Err(e) if e.is_not_found() => Ok(Step::Waiting {
+                reason: reasons::DELETING,
+                message: "gone".into(),
+            }),
+            Err(e) => Err(Error::cloud("pools.delete")(e)),
+        }
+    }
+
+    async fn add_tags(&self, cx: &Cx<'_, Self>, id: &str, tags: &Tags) -> Result<()> {
+        cx.cloud
+            .create_pool_tags(id, &tag_list(tags))
+            .await
+            .map_err(Error::cloud("pools.tags.create"))
+    }
+
+    async fn remove_tags(&self, cx: &Cx<'_, Self>, id: &str, tags: &Tags) -> Result<()> {
+        cx.cloud
+            .delete_pool_tags(id, &tag_list(tags))
+            .await
+            .map_err(Error::cloud("pools.tags.delete"))
+    }
+
+    async fn list_all(cloud: &ModelArtsClient) -> Result<Vec<Remote>> {
+        // Two reads per poll however many pools: the (unpaged) pool list, and the tag filter
+        // API for the pools this operator owns, which brings their tags along.
+        let mut owned: std::collections::HashMap<String, Tags> = std::collections::HashMap::new();
+        let request = TagFilterRequest {
+            tags: vec![TagFilter {
+                key: OWNER_TAG.into(),
+                values: vec![],
+            }],
+            matches: vec![],
+        };
+        let mut offset = 0usize;
+        loop {
+            let page = cloud
+                .filter_pools_by_tags(&request, Some(FILTER_PAGE), Some(offset as u32))
+                .await
+                .map_err(Error::cloud("pools.tags.filter"))?;
+            let got = page.resources.len();
+            offset += got;
+            for r in page.resources {
+                let tags = r
+                    .tags
+                    .into_iter()
+                    .map(|t| (t.key, t.value.unwrap_or_default()))
+                    .collect();
+                owned.insert(r.resource_id, tags);
+            }
+            let total = page.total_count.unwrap_or(0).max(0) as usize;
+            if got == 0 || offset >= total {
+                break;
+            }
+        }
+        if owned.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pools = cloud
+            .list_pools(&PoolFilter::default())
+            .await
+            .map_err(Error::cloud("pools.list"))?;
+        Ok(pools
+            .into_iter()
+            .filter_map(|pool| {
+                let tags = owned.remove(&pool.metadata.name)?;
+                Some(Remote { pool, tags })
+            })
+            .collect())
+    }
+}
