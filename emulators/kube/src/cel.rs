@@ -121,7 +121,10 @@ mod tests {
             ("self.region.matches('^eu-')", false),
             ("self.a > 0 && self.a < 10", true),
             // Kubernetes CEL has duration() (the operator bounds autoStop.duration with it).
-            ("duration('90m') >= duration('1h') && duration('90m') <= duration('72h')", true),
+            (
+                "duration('90m') >= duration('1h') && duration('90m') <= duration('72h')",
+                true,
+            ),
             ("duration('73h') <= duration('72h')", false),
         ];
         for (rule, want) in cases {
