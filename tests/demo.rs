@@ -35,3 +35,23 @@ fn the_demo_brings_every_managed_example_to_ready() {
     assert!(config.contains("server: http://127.0.0.1:"), "{config}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_demo_embeds_every_example_in_deploy_examples() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .expect("examples directory")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    on_disk.sort();
+    let mut embedded: Vec<String> = modelarts_operator::runtime::demo::EXAMPLES
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    embedded.sort();
+    assert_eq!(
+        embedded, on_disk,
+        "add new example files to runtime::demo::EXAMPLES"
+    );
+}

@@ -35,6 +35,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../../deploy/examples/notebook.yaml"),
     ),
     (
+        "notebook-on-pool.yaml",
+        include_str!("../../deploy/examples/notebook-on-pool.yaml"),
+    ),
+    (
         "lite-server-ecs.yaml",
         include_str!("../../deploy/examples/lite-server-ecs.yaml"),
     ),

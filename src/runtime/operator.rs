@@ -6,6 +6,7 @@ use super::{
 use crate::{
     api::{notebook::Notebook, resource_pool::ResourcePool},
     cloud::CallRecord,
+    engine::resource::CloudResource,
     engine::{context::EngineConfig, metrics::Metrics},
 };
 use futures::FutureExt;
@@ -13,7 +14,11 @@ use std::{sync::Arc, time::Duration};
 use tokio::{sync::watch, task::JoinHandle};
 
 /// Kinds whose controllers `start` runs.
-pub const KINDS: &[&str] = &["Notebook"];
+/// Keep in step with the controllers spawned in `start`.
+pub const KINDS: &[&str] = &[
+    <Notebook as CloudResource>::KIND,
+    <ResourcePool as CloudResource>::KIND,
+];
 
 /// Everything configurable about a running operator.
 #[derive(Clone)]
