@@ -22,4 +22,5 @@ pub mod reasons {
     pub const NOT_FOUND: &str = "NotFound";
     pub const CREDENTIALS: &str = "CredentialsError";
     pub const RETRYING: &str = "Retrying";
+    pub const WAITING_FOR_SECRET: &str = "WaitingForSecret";
 }

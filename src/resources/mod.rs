@@ -1,2 +1,3 @@
 //! One module per kind, each implementing the engine's `CloudResource` trait.
+pub mod lite_server;
 pub mod notebook;

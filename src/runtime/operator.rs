@@ -4,7 +4,7 @@ use super::{
     credentials::{OperatorCredentials, Resolver, ResolverConfig},
 };
 use crate::{
-    api::notebook::Notebook,
+    api::{lite_server::LiteServer, notebook::Notebook},
     cloud::CallRecord,
     engine::{context::EngineConfig, metrics::Metrics},
 };
@@ -92,8 +92,13 @@ pub fn start(client: kube::Client, config: OperatorConfig, metrics: Metrics) -> 
         }
         .shared()
     };
-    let tasks = vec![tokio::spawn(controller::run::<Notebook>(
-        shared, settings, shutdown,
-    ))];
+    let tasks = vec![
+        tokio::spawn(controller::run::<Notebook>(
+            shared.clone(),
+            settings.clone(),
+            shutdown.clone(),
+        )),
+        tokio::spawn(controller::run::<LiteServer>(shared, settings, shutdown)),
+    ];
     OperatorHandle { metrics, stop, tasks }
 }
