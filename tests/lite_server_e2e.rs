@@ -1,0 +1,590 @@
+//! LiteServer end to end: ECS servers and HPS supernodes, the real operator against
+//! kube-emulator and modelarts-emulator.
+mod support;
+
+use modelarts_emulator::{DEFAULT_PROJECT_ID as PROJECT, Family, FaultAction, FaultRule, Kind};
+use modelarts_operator::{api::lite_server::LiteServer, engine::tags::OWNER_TAG};
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::{Env, condition};
+
+const T: Duration = Duration::from_secs(30);
+const ECS_IMAGE: &str = "0b9c8d7e-6f5a-4b3c-9d2e-1f0a9b8c7d6e";
+const ECS_IMAGE_2: &str = "3c7e5a1b-9d2f-4e8a-b6c4-7f1e2d3a5b90";
+const HPS_IMAGE: &str = "c4d3e2f1-a0b9-4c8d-8e7f-6a5b4c3d2e1f";
+const HPS_FLAVOR: &str = "modelarts.hps.npu.arm.snt9c.x4";
+const UUID: &str = "3c1d5f7e-9a2b-4c6d-8e0f-1a2b3c4d5e6f";
+const PASSWORD: &str = "Dev-Box-2026!";
+
+fn network() -> Value {
+    json!({"vpcId": UUID, "subnetId": UUID, "securityGroupId": UUID})
+}
+
+fn lite_server(name: &str, spec: Value) -> LiteServer {
+    let mut base = json!({
+        "apiVersion": "modelarts.operator.dev/v1alpha1",
+        "kind": "LiteServer",
+        "metadata": {"name": name, "namespace": support::NS},
+        "spec": {
+            "serverType": "ECS",
+            "flavor": "modelarts.ecs.gpu.t4.8u32g",
+            "image": {"id": ECS_IMAGE},
+            "network": network(),
+            "login": {"keyPairName": "kp-1"},
+        }
+    });
+    for (k, v) in spec.as_object().cloned().unwrap_or_default() {
+        base["spec"][k] = v;
+    }
+    serde_json::from_value(base).expect("valid LiteServer")
+}
+
+fn supernode(name: &str, spec: Value) -> LiteServer {
+    let mut base = json!({
+        "serverType": "HPS", "flavor": HPS_FLAVOR, "image": {"id": HPS_IMAGE}, "arch": "ARM",
+        "hpsClusterId": UUID,
+    });
+    for (k, v) in spec.as_object().cloned().unwrap_or_default() {
+        base[k] = v;
+    }
+    lite_server(name, base)
+}
+
+fn ready(ls: &LiteServer) -> bool {
+    ls.status
+        .as_ref()
+        .and_then(|s| condition(&s.cloud.conditions, "Ready"))
+        .is_some_and(|c| c.status == "True" && c.observed_generation == ls.metadata.generation)
+}
+
+fn cloud_id(ls: &LiteServer) -> String {
+    ls.status
+        .as_ref()
+        .and_then(|s| s.cloud.cloud_id.clone())
+        .expect("cloud ID recorded")
+}
+
+fn state(ls: &LiteServer) -> Option<&str> {
+    ls.status.as_ref().and_then(|s| s.cloud.cloud_state.as_deref())
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+async fn env() -> Env {
+    let env = Env::start().await;
+    env.cloud.add_auth_token("e2e-token");
+    env
+}
+
+/// A ModelArts call through the emulator's own HTTP API (token auth), as a console or SDK would.
+async fn cloud(env: &Env, method: reqwest::Method, path: &str, body: Option<Value>) -> Option<Value> {
+    let url = format!("{}/v1/{PROJECT}/{path}", env.cloud.base_url());
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .header("X-Auth-Token", "e2e-token");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let resp = request.send().await.expect("emulator reachable");
+    if resp.status().is_success() {
+        Some(resp.json().await.expect("JSON"))
+    } else {
+        None
+    }
+}
+
+async fn server(env: &Env, id: &str) -> Option<Value> {
+    cloud(env, reqwest::Method::GET, &format!("dev-servers/{id}"), None).await
+}
+
+async fn supernode_tags(env: &Env, id: &str) -> Vec<(String, String)> {
+    let tags = cloud(
+        env,
+        reqwest::Method::GET,
+        &format!("dev-servers/hyperinstance/{id}/tags"),
+        None,
+    )
+    .await
+    .expect("supernode exists");
+    let mut tags: Vec<(String, String)> = tags["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| {
+            (
+                t["key"].as_str().unwrap_or("").into(),
+                t["value"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    tags.sort();
+    tags
+}
+
+/// An ECS server created and Ready; returns its cloud ID.
+async fn ready_server(env: &Env, name: &str, spec: Value) -> String {
+    env.apply(&lite_server(name, spec)).await;
+    let ls = env.wait_for::<LiteServer>(name, T, "Ready", ready).await;
+    cloud_id(&ls)
+}
+
+#[tokio::test]
+async fn an_ecs_server_is_created_with_the_password_from_its_secret_and_becomes_ready() {
+    let env = env().await;
+    env.put_secret("box-login", &[("password", PASSWORD)]).await;
+    env.apply(&lite_server(
+        "box",
+        json!({"login": {"passwordSecretRef": {"name": "box-login", "key": "password"}},
+               "rootVolume": {"size": 200, "type": "GPSSD"}}),
+    ))
+    .await;
+    let ls = env.wait_for::<LiteServer>("box", T, "Ready", ready).await;
+    let id = cloud_id(&ls);
+    let remote = server(&env, &id).await.expect("cloud server exists");
+    assert_eq!(remote["status"], "RUNNING");
+    assert_eq!(remote["name"], "box");
+    assert_eq!(remote["image"]["image_id"], ECS_IMAGE);
+    assert_eq!(remote["charging_mode"], "POST_PAID");
+    // The emulator refuses a create with neither a key pair nor a valid admin_pass.
+    assert!(remote.get("key_pair_name").is_none());
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/dev-servers"),
+        1,
+        "exactly one create"
+    );
+    let status = ls.status.expect("status");
+    assert_eq!(status.cloud.cloud_state.as_deref(), Some("RUNNING"));
+    assert_eq!(status.image_id.as_deref(), Some(ECS_IMAGE));
+    assert!(status.underlying_server_id.is_some());
+    assert!(status.cloud.pending_create.is_none());
+    let written = serde_json::to_string(&status).expect("status serialises");
+    assert!(!written.contains(PASSWORD), "the password never reaches status");
+}
+
+#[tokio::test]
+async fn a_running_server_is_stopped_when_desired_state_is_stopped() {
+    let env = env().await;
+    let id = ready_server(&env, "stopper", json!({})).await;
+    env.merge_patch::<LiteServer>("stopper", json!({"spec": {"desiredState": "Stopped"}}))
+        .await;
+    env.wait_for::<LiteServer>("stopper", T, "Stopped and Ready", |ls| {
+        ready(ls) && state(ls) == Some("STOPPED")
+    })
+    .await;
+    assert_eq!(server(&env, &id).await.expect("exists")["status"], "STOPPED");
+    assert_eq!(env.calls("PUT", "/v1/{project_id}/dev-servers/{id}/stop"), 1);
+}
+
+#[tokio::test]
+async fn a_stopped_server_is_started_when_desired_state_is_running() {
+    let env = env().await;
+    let id = ready_server(&env, "starter", json!({"desiredState": "Stopped"})).await;
+    assert_eq!(server(&env, &id).await.expect("exists")["status"], "STOPPED");
+    env.merge_patch::<LiteServer>("starter", json!({"spec": {"desiredState": "Running"}}))
+        .await;
+    env.wait_for::<LiteServer>("starter", T, "Running and Ready", |ls| {
+        ready(ls) && state(ls) == Some("RUNNING")
+    })
+    .await;
+    assert_eq!(server(&env, &id).await.expect("exists")["status"], "RUNNING");
+    assert_eq!(env.calls("PUT", "/v1/{project_id}/dev-servers/{id}/start"), 1);
+}
+
+#[tokio::test]
+async fn each_new_reboot_trigger_reboots_once_also_across_an_operator_restart() {
+    let mut env = env().await;
+    ready_server(&env, "rebooter", json!({})).await;
+    let reboots = |env: &Env| env.calls("PUT", "/v1/{project_id}/dev-servers/{id}/reboot");
+    let handled = |at: String| {
+        move |ls: &LiteServer| {
+            ready(ls)
+                && state(ls) == Some("RUNNING")
+                && ls
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.last_reboot_requested_at.clone())
+                    == Some(at.clone())
+        }
+    };
+    let first = now();
+    env.merge_patch::<LiteServer>("rebooter", json!({"spec": {"rebootRequestedAt": first}}))
+        .await;
+    env.wait_for::<LiteServer>("rebooter", T, "first reboot handled", handled(first.clone()))
+        .await;
+    assert_eq!(reboots(&env), 1);
+
+    // A restarted operator reads the handled value from status and does not reboot again.
+    env.stop_operator().await;
+    let mut env = env.with_operator(|_| {});
+    env.merge_patch::<LiteServer>("rebooter", json!({"metadata": {"labels": {"touched": "yes"}}}))
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(reboots(&env), 1, "no second reboot for the same trigger value");
+
+    let second = now();
+    env.merge_patch::<LiteServer>("rebooter", json!({"spec": {"rebootRequestedAt": second}}))
+        .await;
+    env.wait_for::<LiteServer>("rebooter", T, "second reboot handled", handled(second))
+        .await;
+    assert_eq!(reboots(&env), 2);
+    env.stop_operator().await;
+}
+
+#[tokio::test]
+async fn a_new_name_renames_the_server_in_place() {
+    let env = env().await;
+    let id = ready_server(&env, "renamer", json!({})).await;
+    env.merge_patch::<LiteServer>("renamer", json!({"spec": {"name": "renamed-box"}}))
+        .await;
+    let ls = env
+        .wait_for::<LiteServer>("renamer", T, "Ready after rename", ready)
+        .await;
+    assert_eq!(cloud_id(&ls), id, "same server, not a new one");
+    assert_eq!(server(&env, &id).await.expect("exists")["name"], "renamed-box");
+    assert_eq!(env.calls("PUT", "/v1/{project_id}/dev-servers/{id}"), 1);
+    assert_eq!(env.calls("POST", "/v1/{project_id}/dev-servers"), 1);
+}
+
+#[tokio::test]
+async fn a_new_image_stops_the_server_changes_its_os_and_runs_it_again() {
+    let env = env().await;
+    let id = ready_server(&env, "reimager", json!({})).await;
+    env.merge_patch::<LiteServer>("reimager", json!({"spec": {"image": {"id": ECS_IMAGE_2}}}))
+        .await;
+    let ls = env
+        .wait_for::<LiteServer>("reimager", T, "Ready on the new image", |ls| {
+            ready(ls) && ls.status.as_ref().and_then(|s| s.image_id.as_deref()) == Some(ECS_IMAGE_2)
+        })
+        .await;
+    let remote = server(&env, &id).await.expect("exists");
+    assert_eq!(remote["image"]["image_id"], ECS_IMAGE_2);
+    assert_eq!(remote["status"], "RUNNING");
+    assert_eq!(env.calls("PUT", "/v1/{project_id}/dev-servers/{id}/stop"), 1);
+    assert_eq!(env.calls("POST", "/v1/{project_id}/dev-servers/{id}/changeos"), 1);
+    assert!(!ls.status.expect("status").stopped_for_update);
+}
+
+#[tokio::test]
+async fn deleting_a_prepaid_server_is_refused_with_a_condition_and_never_deletes_it() {
+    let env = env().await;
+    let created = cloud(
+        &env,
+        reqwest::Method::POST,
+        "dev-servers",
+        Some(json!({"name": "yearly-box", "image_id": ECS_IMAGE, "flavor": "modelarts.ecs.gpu.t4.8u32g",
+                    "key_pair_name": "kp-1", "network": {"vpc_id": UUID, "subnet_id": UUID, "security_group_id": UUID},
+                    "charging_info": {"charging_mode": "PRE_PAID", "period_num": 1, "period_type": "MONTH"}})),
+    )
+    .await
+    .expect("prepaid server created");
+    let id = created["id"].as_str().expect("id").to_string();
+    env.apply(&lite_server(
+        "yearly",
+        json!({"name": "yearly-box", "resourceId": id, "chargingMode": "PRE_PAID"}),
+    ))
+    .await;
+    env.wait_for::<LiteServer>("yearly", T, "adopted and Ready", ready)
+        .await;
+
+    env.delete::<LiteServer>("yearly").await;
+    let ls = env
+        .wait_for::<LiteServer>("yearly", T, "delete refused", |ls| {
+            ls.status
+                .as_ref()
+                .and_then(|s| condition(&s.cloud.conditions, "Synced"))
+                .is_some_and(|c| c.reason == "InvalidSpec" && c.message.contains("PRE_PAID"))
+        })
+        .await;
+    let message = condition(&ls.status.as_ref().expect("status").cloud.conditions, "Synced")
+        .expect("Synced")
+        .message
+        .clone();
+    assert!(message.contains("nsubscribe"), "says what to do: {message}");
+    assert!(
+        message.contains("spec.deletionPolicy"),
+        "names the field: {message}"
+    );
+    assert!(ls.metadata.deletion_timestamp.is_some());
+    assert!(
+        ls.metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty()),
+        "finalizer kept"
+    );
+    assert_eq!(env.calls("DELETE", "/v1/{project_id}/dev-servers/{id}"), 0);
+    assert_eq!(
+        server(&env, &id).await.expect("still exists")["status"],
+        "RUNNING"
+    );
+
+    // Retain lets the object go and keeps the server.
+    env.merge_patch::<LiteServer>("yearly", json!({"spec": {"deletionPolicy": "Retain"}}))
+        .await;
+    env.wait_gone::<LiteServer>("yearly", T).await;
+    assert!(server(&env, &id).await.is_some(), "server kept");
+    assert_eq!(env.calls("DELETE", "/v1/{project_id}/dev-servers/{id}"), 0);
+}
+
+#[tokio::test]
+async fn supernode_tags_are_added_changed_and_removed_keeping_foreign_tags() {
+    let env = env().await;
+    env.apply(&supernode(
+        "tagged",
+        json!({"tags": {"team": "ml", "stage": "dev"}}),
+    ))
+    .await;
+    let ls = env.wait_for::<LiteServer>("tagged", T, "Ready", ready).await;
+    let id = cloud_id(&ls);
+    let uid = ls.metadata.uid.clone().expect("uid");
+    assert_eq!(
+        supernode_tags(&env, &id).await,
+        vec![
+            (OWNER_TAG.to_string(), uid.clone()),
+            ("stage".into(), "dev".into()),
+            ("team".into(), "ml".into())
+        ]
+    );
+    env.cloud
+        .add_tags(PROJECT, Kind::Hyperinstance, &id, &[("cost-center", "42")])
+        .expect("console tag added");
+    let patched = env
+        .merge_patch::<LiteServer>("tagged", json!({"spec": {"tags": {"team": "cv", "stage": null}}}))
+        .await;
+    let generation = patched.metadata.generation;
+    env.wait_for::<LiteServer>("tagged", T, "tags converged", |ls| {
+        ready(ls)
+            && ls.metadata.generation == generation
+            && ls
+                .status
+                .as_ref()
+                .is_some_and(|s| s.cloud.managed_tag_keys == vec!["team".to_string()])
+    })
+    .await;
+    assert_eq!(
+        supernode_tags(&env, &id).await,
+        vec![
+            ("cost-center".into(), "42".into()),
+            (OWNER_TAG.to_string(), uid),
+            ("team".into(), "cv".into())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_supernode_scales_up_and_down_live_removing_its_newest_nodes() {
+    let env = env().await;
+    env.apply(&supernode(
+        "scaler",
+        json!({"nodes": [{"flavor": HPS_FLAVOR, "count": 4}]}),
+    ))
+    .await;
+    let ls = env.wait_for::<LiteServer>("scaler", T, "Ready", ready).await;
+    let id = cloud_id(&ls);
+    assert_eq!(ls.status.as_ref().and_then(|s| s.node_count), Some(4));
+
+    env.merge_patch::<LiteServer>(
+        "scaler",
+        json!({"spec": {"nodes": [{"flavor": HPS_FLAVOR, "count": 6}]}}),
+    )
+    .await;
+    let ls = env
+        .wait_for::<LiteServer>("scaler", T, "six nodes", |ls| {
+            ready(ls) && ls.status.as_ref().and_then(|s| s.node_count) == Some(6)
+        })
+        .await;
+    assert_eq!(
+        env.calls(
+            "POST",
+            "/v1/{project_id}/dev-servers/hyperinstance/{id}/live-scale-up"
+        ),
+        2
+    );
+    assert_eq!(ls.status.as_ref().expect("status").child_servers.len(), 6);
+
+    // The expected pick: newest first, then by ID.
+    let hyper = cloud(
+        &env,
+        reqwest::Method::GET,
+        &format!("dev-servers/hyperinstance/{id}"),
+        None,
+    )
+    .await
+    .expect("supernode exists");
+    let mut nodes: Vec<(i64, String)> = hyper["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .map(|s| {
+            (
+                s["create_at"].as_i64().unwrap_or(0),
+                s["id"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    nodes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let newest = nodes[0].1.clone();
+
+    env.merge_patch::<LiteServer>(
+        "scaler",
+        json!({"spec": {"nodes": [{"flavor": HPS_FLAVOR, "count": 5}]}}),
+    )
+    .await;
+    let ls = env
+        .wait_for::<LiteServer>("scaler", T, "five nodes", |ls| {
+            ready(ls) && ls.status.as_ref().and_then(|s| s.node_count) == Some(5)
+        })
+        .await;
+    let status = ls.status.expect("status");
+    let record = status.last_scale_down.expect("scale-down recorded");
+    assert_eq!(record.server_ids, vec![newest.clone()]);
+    assert_eq!(record.flavor, HPS_FLAVOR);
+    assert!(status.child_servers.iter().all(|c| c.id != newest));
+    assert_eq!(
+        env.calls(
+            "POST",
+            "/v1/{project_id}/dev-servers/hyperinstance/{id}/live-scale-down"
+        ),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_server_stopped_by_hand_is_started_again_by_the_drift_poller() {
+    let env = env().await;
+    let id = ready_server(&env, "drifter", json!({})).await;
+    env.cloud
+        .console_action(PROJECT, Kind::Server, &id, "stop")
+        .expect("console stop");
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let s = server(&env, &id).await.expect("exists");
+        if s["status"] == "RUNNING" && env.calls("PUT", "/v1/{project_id}/dev-servers/{id}/start") == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never restarted: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_supernode_tag_removed_by_hand_is_restored_by_the_drift_poller() {
+    let env = env().await;
+    env.apply(&supernode("retagged", json!({"tags": {"team": "ml"}})))
+        .await;
+    let ls = env.wait_for::<LiteServer>("retagged", T, "Ready", ready).await;
+    let id = cloud_id(&ls);
+    env.cloud
+        .remove_tags(PROJECT, Kind::Hyperinstance, &id, &["team"])
+        .expect("console tag removal");
+    let deadline = tokio::time::Instant::now() + T;
+    while !supernode_tags(&env, &id)
+        .await
+        .contains(&("team".into(), "ml".into()))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "tag never restored");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_create_lost_after_commit_is_found_by_name_and_never_made_twice() {
+    let env = env().await;
+    env.cloud.set_eventual_consistency(Family::Servers, 2);
+    env.cloud.add_fault(FaultRule {
+        method: Some("POST".into()),
+        path: "/v1/{project_id}/dev-servers".into(),
+        action: FaultAction::CommitThenFail {
+            status: None,
+            drop: true,
+        },
+        times: Some(1),
+    });
+    let id = ready_server(&env, "lost", json!({})).await;
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/dev-servers"),
+        1,
+        "never created twice"
+    );
+    let all = cloud(&env, reqwest::Method::GET, "dev-servers?limit=100", None)
+        .await
+        .expect("list");
+    let named: Vec<&Value> = all["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter(|s| s["name"] == "lost")
+        .collect();
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn deleting_a_pay_per_use_server_deletes_it_and_releases_the_object() {
+    let env = env().await;
+    let id = ready_server(&env, "doomed", json!({})).await;
+    env.delete::<LiteServer>("doomed").await;
+    env.wait_gone::<LiteServer>("doomed", T).await;
+    assert!(server(&env, &id).await.is_none(), "server deleted");
+    assert_eq!(env.calls("DELETE", "/v1/{project_id}/dev-servers/{id}"), 1);
+}
+
+#[tokio::test]
+async fn a_supernode_is_stopped_and_started_as_a_whole() {
+    let env = env().await;
+    env.apply(&supernode("sleeper", json!({}))).await;
+    env.wait_for::<LiteServer>("sleeper", T, "Ready", ready).await;
+    let all_nodes = |status: &'static str| {
+        move |ls: &LiteServer| {
+            ready(ls)
+                && ls.status.as_ref().is_some_and(|s| {
+                    !s.child_servers.is_empty()
+                        && s.child_servers
+                            .iter()
+                            .all(|c| c.status.as_deref() == Some(status))
+                })
+        }
+    };
+    env.merge_patch::<LiteServer>("sleeper", json!({"spec": {"desiredState": "Stopped"}}))
+        .await;
+    env.wait_for::<LiteServer>("sleeper", T, "all nodes stopped", all_nodes("STOPPED"))
+        .await;
+    env.merge_patch::<LiteServer>("sleeper", json!({"spec": {"desiredState": "Running"}}))
+        .await;
+    env.wait_for::<LiteServer>("sleeper", T, "all nodes running", all_nodes("RUNNING"))
+        .await;
+    assert_eq!(
+        env.calls("PUT", "/v1/{project_id}/dev-servers/hyperinstance/{id}/stop"),
+        1
+    );
+    assert_eq!(
+        env.calls("PUT", "/v1/{project_id}/dev-servers/hyperinstance/{id}/start"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_failed_server_surfaces_the_cloud_state_as_the_ready_reason() {
+    let env = env().await;
+    let id = ready_server(&env, "broken", json!({})).await;
+    env.cloud
+        .set_status(PROJECT, Kind::Server, &id, "START_FAILED")
+        .expect("status forced");
+    let ls = env
+        .wait_for::<LiteServer>("broken", T, "CloudFailed", |ls| {
+            ls.status
+                .as_ref()
+                .and_then(|s| condition(&s.cloud.conditions, "Ready"))
+                .is_some_and(|c| c.status == "False" && c.reason == "CloudFailed")
+        })
+        .await;
+    let ready = condition(&ls.status.as_ref().expect("status").cloud.conditions, "Ready")
+        .expect("Ready")
+        .message
+        .clone();
+    assert!(ready.starts_with("START_FAILED"), "{ready}");
+    assert_eq!(
+        env.calls("PUT", "/v1/{project_id}/dev-servers/{id}/start"),
+        0,
+        "no blind retry"
+    );
+}
