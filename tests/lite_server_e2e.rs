@@ -588,3 +588,57 @@ async fn a_failed_server_surfaces_the_cloud_state_as_the_ready_reason() {
         "no blind retry"
     );
 }
+
+#[tokio::test]
+async fn the_lite_server_examples_converge_against_the_emulator() {
+    let env = env().await;
+    env.put_secret(
+        "hwcloud-credentials",
+        &[
+            ("accessKey", modelarts_emulator::DEFAULT_AK),
+            ("secretKey", modelarts_emulator::DEFAULT_SK),
+            ("projectId", PROJECT),
+        ],
+    )
+    .await;
+    for file in ["lite-server-ecs.yaml", "lite-server-hps.yaml"] {
+        let path = format!("{}/deploy/examples/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("example readable");
+        let mut example: LiteServer = serde_yaml::from_str(&text).expect("example parses");
+        example.metadata.namespace = Some(support::NS.into());
+        let name = env.apply(&example).await.metadata.name.expect("name");
+        let ls = env.wait_for::<LiteServer>(&name, T, "example Ready", ready).await;
+        assert!(ls.status.is_some_and(|s| s.cloud.cloud_id.is_some()), "{file}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_password_secret_waits_with_a_condition_naming_the_field_then_creates() {
+    let env = env().await;
+    env.apply(&lite_server(
+        "late-secret",
+        json!({"login": {"passwordSecretRef": {"name": "late-login", "key": "password"}}}),
+    ))
+    .await;
+    let ls = env
+        .wait_for::<LiteServer>("late-secret", T, "WaitingForSecret", |ls| {
+            ls.status
+                .as_ref()
+                .and_then(|s| condition(&s.cloud.conditions, "Ready"))
+                .is_some_and(|c| c.reason == "WaitingForSecret")
+        })
+        .await;
+    let message = condition(&ls.status.as_ref().expect("status").cloud.conditions, "Ready")
+        .expect("Ready")
+        .message
+        .clone();
+    assert!(message.contains("spec.login.passwordSecretRef"), "{message}");
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/dev-servers"),
+        0,
+        "nothing created yet"
+    );
+    env.put_secret("late-login", &[("password", PASSWORD)]).await;
+    env.wait_for::<LiteServer>("late-secret", T, "Ready", ready).await;
+    assert_eq!(env.calls("POST", "/v1/{project_id}/dev-servers"), 1);
+}
