@@ -1,134 +1,15 @@
-//! LiteServer end to end: ECS servers and HPS supernodes, the real operator against
-//! kube-emulator and modelarts-emulator.
+//! LiteServer end to end for single servers (ECS): the real operator against kube-emulator and
+//! modelarts-emulator. Supernodes are in `lite_server_supernode_e2e.rs`.
+#[path = "support/lite_server.rs"]
+mod lite;
 mod support;
 
+use lite::*;
 use modelarts_emulator::{DEFAULT_PROJECT_ID as PROJECT, Family, FaultAction, FaultRule, Kind};
-use modelarts_operator::{api::lite_server::LiteServer, engine::tags::OWNER_TAG};
+use modelarts_operator::api::lite_server::LiteServer;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::{Env, condition};
-
-const T: Duration = Duration::from_secs(30);
-const ECS_IMAGE: &str = "0b9c8d7e-6f5a-4b3c-9d2e-1f0a9b8c7d6e";
-const ECS_IMAGE_2: &str = "3c7e5a1b-9d2f-4e8a-b6c4-7f1e2d3a5b90";
-const HPS_IMAGE: &str = "c4d3e2f1-a0b9-4c8d-8e7f-6a5b4c3d2e1f";
-const HPS_FLAVOR: &str = "modelarts.hps.npu.arm.snt9c.x4";
-const UUID: &str = "3c1d5f7e-9a2b-4c6d-8e0f-1a2b3c4d5e6f";
-const PASSWORD: &str = "Dev-Box-2026!";
-
-fn network() -> Value {
-    json!({"vpcId": UUID, "subnetId": UUID, "securityGroupId": UUID})
-}
-
-fn lite_server(name: &str, spec: Value) -> LiteServer {
-    let mut base = json!({
-        "apiVersion": "modelarts.operator.dev/v1alpha1",
-        "kind": "LiteServer",
-        "metadata": {"name": name, "namespace": support::NS},
-        "spec": {
-            "serverType": "ECS",
-            "flavor": "modelarts.ecs.gpu.t4.8u32g",
-            "image": {"id": ECS_IMAGE},
-            "network": network(),
-            "login": {"keyPairName": "kp-1"},
-        }
-    });
-    for (k, v) in spec.as_object().cloned().unwrap_or_default() {
-        base["spec"][k] = v;
-    }
-    serde_json::from_value(base).expect("valid LiteServer")
-}
-
-fn supernode(name: &str, spec: Value) -> LiteServer {
-    let mut base = json!({
-        "serverType": "HPS", "flavor": HPS_FLAVOR, "image": {"id": HPS_IMAGE}, "arch": "ARM",
-        "hpsClusterId": UUID,
-    });
-    for (k, v) in spec.as_object().cloned().unwrap_or_default() {
-        base[k] = v;
-    }
-    lite_server(name, base)
-}
-
-fn ready(ls: &LiteServer) -> bool {
-    ls.status
-        .as_ref()
-        .and_then(|s| condition(&s.cloud.conditions, "Ready"))
-        .is_some_and(|c| c.status == "True" && c.observed_generation == ls.metadata.generation)
-}
-
-fn cloud_id(ls: &LiteServer) -> String {
-    ls.status
-        .as_ref()
-        .and_then(|s| s.cloud.cloud_id.clone())
-        .expect("cloud ID recorded")
-}
-
-fn state(ls: &LiteServer) -> Option<&str> {
-    ls.status.as_ref().and_then(|s| s.cloud.cloud_state.as_deref())
-}
-
-fn now() -> String {
-    jiff::Timestamp::now().to_string()
-}
-
-async fn env() -> Env {
-    let env = Env::start().await;
-    env.cloud.add_auth_token("e2e-token");
-    env
-}
-
-/// A ModelArts call through the emulator's own HTTP API (token auth), as a console or SDK would.
-async fn cloud(env: &Env, method: reqwest::Method, path: &str, body: Option<Value>) -> Option<Value> {
-    let url = format!("{}/v1/{PROJECT}/{path}", env.cloud.base_url());
-    let mut request = reqwest::Client::new()
-        .request(method, url)
-        .header("X-Auth-Token", "e2e-token");
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let resp = request.send().await.expect("emulator reachable");
-    if resp.status().is_success() {
-        Some(resp.json().await.expect("JSON"))
-    } else {
-        None
-    }
-}
-
-async fn server(env: &Env, id: &str) -> Option<Value> {
-    cloud(env, reqwest::Method::GET, &format!("dev-servers/{id}"), None).await
-}
-
-async fn supernode_tags(env: &Env, id: &str) -> Vec<(String, String)> {
-    let tags = cloud(
-        env,
-        reqwest::Method::GET,
-        &format!("dev-servers/hyperinstance/{id}/tags"),
-        None,
-    )
-    .await
-    .expect("supernode exists");
-    let mut tags: Vec<(String, String)> = tags["tags"]
-        .as_array()
-        .expect("tags")
-        .iter()
-        .map(|t| {
-            (
-                t["key"].as_str().unwrap_or("").into(),
-                t["value"].as_str().unwrap_or("").into(),
-            )
-        })
-        .collect();
-    tags.sort();
-    tags
-}
-
-/// An ECS server created and Ready; returns its cloud ID.
-async fn ready_server(env: &Env, name: &str, spec: Value) -> String {
-    env.apply(&lite_server(name, spec)).await;
-    let ls = env.wait_for::<LiteServer>(name, T, "Ready", ready).await;
-    cloud_id(&ls)
-}
 
 #[tokio::test]
 async fn an_ecs_server_is_created_with_the_password_from_its_secret_and_becomes_ready() {
@@ -326,129 +207,6 @@ async fn deleting_a_prepaid_server_is_refused_with_a_condition_and_never_deletes
 }
 
 #[tokio::test]
-async fn supernode_tags_are_added_changed_and_removed_keeping_foreign_tags() {
-    let env = env().await;
-    env.apply(&supernode(
-        "tagged",
-        json!({"tags": {"team": "ml", "stage": "dev"}}),
-    ))
-    .await;
-    let ls = env.wait_for::<LiteServer>("tagged", T, "Ready", ready).await;
-    let id = cloud_id(&ls);
-    let uid = ls.metadata.uid.clone().expect("uid");
-    assert_eq!(
-        supernode_tags(&env, &id).await,
-        vec![
-            (OWNER_TAG.to_string(), uid.clone()),
-            ("stage".into(), "dev".into()),
-            ("team".into(), "ml".into())
-        ]
-    );
-    env.cloud
-        .add_tags(PROJECT, Kind::Hyperinstance, &id, &[("cost-center", "42")])
-        .expect("console tag added");
-    let patched = env
-        .merge_patch::<LiteServer>("tagged", json!({"spec": {"tags": {"team": "cv", "stage": null}}}))
-        .await;
-    let generation = patched.metadata.generation;
-    env.wait_for::<LiteServer>("tagged", T, "tags converged", |ls| {
-        ready(ls)
-            && ls.metadata.generation == generation
-            && ls
-                .status
-                .as_ref()
-                .is_some_and(|s| s.cloud.managed_tag_keys == vec!["team".to_string()])
-    })
-    .await;
-    assert_eq!(
-        supernode_tags(&env, &id).await,
-        vec![
-            ("cost-center".into(), "42".into()),
-            (OWNER_TAG.to_string(), uid),
-            ("team".into(), "cv".into())
-        ]
-    );
-}
-
-#[tokio::test]
-async fn a_supernode_scales_up_and_down_live_removing_its_newest_nodes() {
-    let env = env().await;
-    env.apply(&supernode(
-        "scaler",
-        json!({"nodes": [{"flavor": HPS_FLAVOR, "count": 4}]}),
-    ))
-    .await;
-    let ls = env.wait_for::<LiteServer>("scaler", T, "Ready", ready).await;
-    let id = cloud_id(&ls);
-    assert_eq!(ls.status.as_ref().and_then(|s| s.node_count), Some(4));
-
-    env.merge_patch::<LiteServer>(
-        "scaler",
-        json!({"spec": {"nodes": [{"flavor": HPS_FLAVOR, "count": 6}]}}),
-    )
-    .await;
-    let ls = env
-        .wait_for::<LiteServer>("scaler", T, "six nodes", |ls| {
-            ready(ls) && ls.status.as_ref().and_then(|s| s.node_count) == Some(6)
-        })
-        .await;
-    assert_eq!(
-        env.calls(
-            "POST",
-            "/v1/{project_id}/dev-servers/hyperinstance/{id}/live-scale-up"
-        ),
-        2
-    );
-    assert_eq!(ls.status.as_ref().expect("status").child_servers.len(), 6);
-
-    // The expected pick: newest first, then by ID.
-    let hyper = cloud(
-        &env,
-        reqwest::Method::GET,
-        &format!("dev-servers/hyperinstance/{id}"),
-        None,
-    )
-    .await
-    .expect("supernode exists");
-    let mut nodes: Vec<(i64, String)> = hyper["servers"]
-        .as_array()
-        .expect("servers")
-        .iter()
-        .map(|s| {
-            (
-                s["create_at"].as_i64().unwrap_or(0),
-                s["id"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    nodes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let newest = nodes[0].1.clone();
-
-    env.merge_patch::<LiteServer>(
-        "scaler",
-        json!({"spec": {"nodes": [{"flavor": HPS_FLAVOR, "count": 5}]}}),
-    )
-    .await;
-    let ls = env
-        .wait_for::<LiteServer>("scaler", T, "five nodes", |ls| {
-            ready(ls) && ls.status.as_ref().and_then(|s| s.node_count) == Some(5)
-        })
-        .await;
-    let status = ls.status.expect("status");
-    let record = status.last_scale_down.expect("scale-down recorded");
-    assert_eq!(record.server_ids, vec![newest.clone()]);
-    assert_eq!(record.flavor, HPS_FLAVOR);
-    assert!(status.child_servers.iter().all(|c| c.id != newest));
-    assert_eq!(
-        env.calls(
-            "POST",
-            "/v1/{project_id}/dev-servers/hyperinstance/{id}/live-scale-down"
-        ),
-        1
-    );
-}
-
-#[tokio::test]
 async fn a_server_stopped_by_hand_is_started_again_by_the_drift_poller() {
     let env = env().await;
     let id = ready_server(&env, "drifter", json!({})).await;
@@ -462,26 +220,6 @@ async fn a_server_stopped_by_hand_is_started_again_by_the_drift_poller() {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "never restarted: {s}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-#[tokio::test]
-async fn a_supernode_tag_removed_by_hand_is_restored_by_the_drift_poller() {
-    let env = env().await;
-    env.apply(&supernode("retagged", json!({"tags": {"team": "ml"}})))
-        .await;
-    let ls = env.wait_for::<LiteServer>("retagged", T, "Ready", ready).await;
-    let id = cloud_id(&ls);
-    env.cloud
-        .remove_tags(PROJECT, Kind::Hyperinstance, &id, &["team"])
-        .expect("console tag removal");
-    let deadline = tokio::time::Instant::now() + T;
-    while !supernode_tags(&env, &id)
-        .await
-        .contains(&("team".into(), "ml".into()))
-    {
-        assert!(tokio::time::Instant::now() < deadline, "tag never restored");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -526,40 +264,6 @@ async fn deleting_a_pay_per_use_server_deletes_it_and_releases_the_object() {
     env.wait_gone::<LiteServer>("doomed", T).await;
     assert!(server(&env, &id).await.is_none(), "server deleted");
     assert_eq!(env.calls("DELETE", "/v1/{project_id}/dev-servers/{id}"), 1);
-}
-
-#[tokio::test]
-async fn a_supernode_is_stopped_and_started_as_a_whole() {
-    let env = env().await;
-    env.apply(&supernode("sleeper", json!({}))).await;
-    env.wait_for::<LiteServer>("sleeper", T, "Ready", ready).await;
-    let all_nodes = |status: &'static str| {
-        move |ls: &LiteServer| {
-            ready(ls)
-                && ls.status.as_ref().is_some_and(|s| {
-                    !s.child_servers.is_empty()
-                        && s.child_servers
-                            .iter()
-                            .all(|c| c.status.as_deref() == Some(status))
-                })
-        }
-    };
-    env.merge_patch::<LiteServer>("sleeper", json!({"spec": {"desiredState": "Stopped"}}))
-        .await;
-    env.wait_for::<LiteServer>("sleeper", T, "all nodes stopped", all_nodes("STOPPED"))
-        .await;
-    env.merge_patch::<LiteServer>("sleeper", json!({"spec": {"desiredState": "Running"}}))
-        .await;
-    env.wait_for::<LiteServer>("sleeper", T, "all nodes running", all_nodes("RUNNING"))
-        .await;
-    assert_eq!(
-        env.calls("PUT", "/v1/{project_id}/dev-servers/hyperinstance/{id}/stop"),
-        1
-    );
-    assert_eq!(
-        env.calls("PUT", "/v1/{project_id}/dev-servers/hyperinstance/{id}/start"),
-        1
-    );
 }
 
 #[tokio::test]
