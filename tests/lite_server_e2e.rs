@@ -346,3 +346,18 @@ async fn a_missing_password_secret_waits_with_a_condition_naming_the_field_then_
     env.wait_for::<LiteServer>("late-secret", T, "Ready", ready).await;
     assert_eq!(env.calls("POST", "/v1/{project_id}/dev-servers"), 1);
 }
+
+#[tokio::test]
+async fn a_server_the_cloud_does_not_show_yet_after_create_is_waited_for_not_reported_missing() {
+    let env = env().await;
+    env.cloud.set_eventual_consistency(Family::Servers, 3);
+    env.apply(&lite_server("shy", json!({}))).await;
+    let ls = env.wait_for::<LiteServer>("shy", T, "Ready", ready).await;
+    let id = cloud_id(&ls);
+    assert!(server(&env, &id).await.is_some());
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/dev-servers"),
+        1,
+        "never created twice"
+    );
+}

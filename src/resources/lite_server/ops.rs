@@ -311,11 +311,15 @@ impl LiteServer {
                     Remote::Server(s) => vec![s.id.as_str()],
                     Remote::Supernode(sn) => plan::nodes(&sn.hyper).iter().map(|n| n.id.as_str()).collect(),
                 };
-                for id in &ids {
-                    cloud
-                        .reboot_server(id)
-                        .await
-                        .map_err(Error::cloud("servers.reboot"))?;
+                for (i, id) in ids.iter().enumerate() {
+                    if let Err(e) = cloud.reboot_server(id).await {
+                        // Once any node took the reboot, the trigger counts as handled: a retry
+                        // would reboot those nodes a second time.
+                        if i > 0 {
+                            status.last_reboot_requested_at = Some(requested_at.clone());
+                        }
+                        return Err(Error::cloud("servers.reboot")(e));
+                    }
                 }
                 status.last_reboot_requested_at = Some(requested_at.clone());
                 format!("rebooting {} (rebootRequestedAt {requested_at})", ids.join(", "))
