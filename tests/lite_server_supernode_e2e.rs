@@ -124,6 +124,18 @@ async fn a_supernode_scales_up_and_down_live_removing_its_newest_nodes() {
     assert_eq!(record.server_ids, vec![newest.clone()]);
     assert_eq!(record.flavor, HPS_FLAVOR);
     assert!(status.child_servers.iter().all(|c| c.id != newest));
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> = env.api();
+    let listed = events.list(&Default::default()).await.expect("events listed");
+    let scaled = listed
+        .items
+        .iter()
+        .find(|e| e.reason.as_deref() == Some("ScalingDown"))
+        .expect("a ScalingDown event");
+    assert!(
+        scaled.note.as_deref().is_some_and(|n| n.contains(&newest)),
+        "the event names the removed node: {:?}",
+        scaled.note
+    );
     assert_eq!(
         env.calls(
             "POST",

@@ -113,7 +113,9 @@ pub struct LiteServerSpec {
     #[schemars(length(min = 1, max = 64))]
     pub hps_cluster_id: Option<String>,
     /// `POST_PAID` (default, pay-per-use). `PRE_PAID` (yearly/monthly) is accepted only when
-    /// adopting an existing server through `resourceId`; the operator never buys one. Immutable.
+    /// adopting an existing server through `resourceId`; the operator never buys one, and never
+    /// deletes one: with `deletionPolicy: Delete` the deletion waits with a condition until the
+    /// server is unsubscribed in the console (or the policy is set to `Retain`). Immutable.
     #[serde(default)]
     pub charging_mode: ChargingMode,
     /// `Running` (default) or `Stopped`.
@@ -132,7 +134,9 @@ pub struct LiteServerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub reinstall_requested_at: Option<String>,
-    /// HPS only: desired node count per flavor; the operator scales the supernode up and down live.
+    /// HPS only: desired node count per flavor; the operator scales the supernode up and down live,
+    /// only while it runs. Flavors not listed are left alone. Scale-down removes the newest nodes
+    /// first, then by ID, and reports them in an Event and `status.lastScaleDown`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 8))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["flavor".into()]))]
