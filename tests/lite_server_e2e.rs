@@ -361,3 +361,29 @@ async fn a_server_the_cloud_does_not_show_yet_after_create_is_waited_for_not_rep
         "never created twice"
     );
 }
+
+#[tokio::test]
+async fn a_reinstall_trigger_stops_reinstalls_once_and_runs_the_server_again() {
+    let env = env().await;
+    ready_server(&env, "reinstaller", json!({})).await;
+    let at = now();
+    env.merge_patch::<LiteServer>("reinstaller", json!({"spec": {"reinstallRequestedAt": at}}))
+        .await;
+    env.wait_for::<LiteServer>("reinstaller", T, "reinstalled and running", |ls| {
+        ready(ls)
+            && state(ls) == Some("RUNNING")
+            && ls
+                .status
+                .as_ref()
+                .and_then(|s| s.last_reinstall_requested_at.clone())
+                == Some(at.clone())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(env.calls("PUT", "/v1/{project_id}/dev-servers/{id}/stop"), 1);
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/dev-servers/{id}/reinstallos"),
+        1
+    );
+    assert_eq!(env.calls("POST", "/v1/{project_id}/dev-servers/{id}/changeos"), 0);
+}

@@ -226,7 +226,7 @@ impl CloudResource for LiteServer {
 
     async fn delete(&self, cx: &Cx<'_, Self>, remote: &Remote) -> Result<Step> {
         let id = Self::remote_id(remote);
-        if plan::is_prepaid(self, remote) {
+        if plan::delete_needs_unsubscribe(self, remote) {
             return Err(Error::InvalidSpec(format!(
                 "spec.deletionPolicy Delete cannot delete PRE_PAID (yearly/monthly) Lite Server {id}: ModelArts \
                  releases it only by unsubscribing. Unsubscribe it in the Huawei Cloud console (Billing Center > \

@@ -181,15 +181,17 @@ pub fn pending_trigger(
     Some(requested.to_string())
 }
 
-/// True when the spec says the cloud resource is yearly/monthly or the cloud says so.
-pub fn is_prepaid(ls: &LiteServer, remote: &Remote) -> bool {
-    if ls.spec.charging_mode == ChargingMode::PrePaid {
-        return true;
-    }
+/// True when deleting would need an unsubscription: the resource is yearly/monthly (by the spec
+/// or by the cloud's word). ModelArts deletes such a server only when it failed to create or is
+/// in ERROR, so those may still go through the delete API.
+pub fn delete_needs_unsubscribe(ls: &LiteServer, remote: &Remote) -> bool {
     let prepaid = |s: &Server| s.charging_mode.as_deref() == Some("PRE_PAID");
+    let spec_prepaid = ls.spec.charging_mode == ChargingMode::PrePaid;
     match remote {
-        Remote::Server(s) => prepaid(s),
-        Remote::Supernode(sn) => sn.hyper.servers.iter().any(prepaid),
+        Remote::Server(s) => {
+            (spec_prepaid || prepaid(s)) && !matches!(s.status.as_str(), "CREATE_FAILED" | "ERROR")
+        }
+        Remote::Supernode(sn) => spec_prepaid || sn.hyper.servers.iter().any(prepaid),
     }
 }
 

@@ -276,3 +276,51 @@ fn the_create_request_never_buys_and_carries_the_password_only_when_given() {
     );
     assert!(!format!("{:?}", create_request(&ls, Some("Secr3t-pass"))).contains("Secr3t-pass"));
 }
+
+#[test]
+fn only_failed_prepaid_servers_may_be_deleted_through_the_api() {
+    let ls = lite(json!({"chargingMode": "PRE_PAID", "resourceId": "s-1"}));
+    for (state, refused) in [
+        ("RUNNING", true),
+        ("STOPPED", true),
+        ("CREATE_FAILED", false),
+        ("ERROR", false),
+    ] {
+        let got = delete_needs_unsubscribe(&ls, &Remote::Server(server(state)));
+        assert_eq!(got, refused, "PRE_PAID server in {state}");
+    }
+    let mut cloud_prepaid = server("RUNNING");
+    cloud_prepaid.charging_mode = Some("PRE_PAID".into());
+    assert!(
+        delete_needs_unsubscribe(&lite(json!({})), &Remote::Server(cloud_prepaid)),
+        "the cloud's word counts even when the spec says POST_PAID"
+    );
+    assert!(!delete_needs_unsubscribe(
+        &lite(json!({})),
+        &Remote::Server(server("RUNNING"))
+    ));
+}
+
+#[test]
+fn a_supernode_changes_its_image_by_stopping_then_changing_os_for_all_nodes() {
+    let ls = lite(json!({"serverType": "HPS", "image": {"id": NEW_IMG}}));
+    let running = supernode(vec![
+        node("a", CREATED_MS, "RUNNING"),
+        node("b", CREATED_MS, "RUNNING"),
+    ]);
+    assert_eq!(
+        diff(&ls, &running, &LiteServerStatus::default()),
+        vec![Change::StopForOs("image")]
+    );
+    let stopped = supernode(vec![
+        node("a", CREATED_MS, "STOPPED"),
+        node("b", CREATED_MS, "STOPPED"),
+    ]);
+    assert_eq!(
+        diff(&ls, &stopped, &LiteServerStatus::default()),
+        vec![Change::ChangeOs {
+            image_id: NEW_IMG.into(),
+            reinstall: None,
+        }]
+    );
+}
