@@ -387,3 +387,27 @@ async fn a_reinstall_trigger_stops_reinstalls_once_and_runs_the_server_again() {
     );
     assert_eq!(env.calls("POST", "/v1/{project_id}/dev-servers/{id}/changeos"), 0);
 }
+
+#[tokio::test]
+async fn a_second_object_claiming_the_same_server_gets_a_management_conflict() {
+    let env = env().await;
+    let id = ready_server(&env, "first-claim", json!({})).await;
+    env.apply(&lite_server(
+        "second-claim",
+        json!({"name": "first-claim", "resourceId": id, "desiredState": "Stopped"}),
+    ))
+    .await;
+    env.wait_for::<LiteServer>("second-claim", T, "ManagementConflict", |ls| {
+        ls.status
+            .as_ref()
+            .and_then(|s| condition(&s.cloud.conditions, "Synced"))
+            .is_some_and(|c| c.reason == "ManagementConflict" && c.message.contains("first-claim"))
+    })
+    .await;
+    assert_eq!(
+        env.calls("PUT", "/v1/{project_id}/dev-servers/{id}/stop"),
+        0,
+        "the rival changed nothing"
+    );
+    assert_eq!(server(&env, &id).await.expect("exists")["status"], "RUNNING");
+}

@@ -198,3 +198,47 @@ async fn a_supernode_is_stopped_and_started_as_a_whole() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_supernode_create_lost_after_commit_is_found_by_name_and_never_made_twice() {
+    let env = env().await;
+    env.cloud.add_fault(modelarts_emulator::FaultRule {
+        method: Some("POST".into()),
+        path: "/v1/{project_id}/dev-servers".into(),
+        action: modelarts_emulator::FaultAction::CommitThenFail {
+            status: Some(503),
+            drop: false,
+        },
+        times: Some(1),
+    });
+    env.apply(&supernode("lost-node", json!({"tags": {"team": "ml"}})))
+        .await;
+    let ls = env.wait_for::<LiteServer>("lost-node", T, "Ready", ready).await;
+    let id = cloud_id(&ls);
+    assert_eq!(
+        env.calls("POST", "/v1/{project_id}/dev-servers"),
+        1,
+        "never created twice"
+    );
+    let listed = cloud(
+        &env,
+        reqwest::Method::GET,
+        "dev-servers/hyperinstance?limit=100",
+        None,
+    )
+    .await
+    .expect("list");
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|h| h["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec![id.as_str()]);
+    let uid = ls.metadata.uid.clone().expect("uid");
+    assert!(
+        supernode_tags(&env, &id)
+            .await
+            .contains(&(OWNER_TAG.to_string(), uid))
+    );
+}
