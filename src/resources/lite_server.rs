@@ -192,7 +192,7 @@ impl CloudResource for LiteServer {
         Ok(Remote::Supernode(Supernode {
             hyper: Hyperinstance {
                 id: hyper_id,
-                name: Some(server.name.clone()),
+                name: Some(plan::cloud_name(self)),
                 hps_cluster_id: self.spec.hps_cluster_id.clone(),
                 status: "PROVISIONING".into(),
                 create_at: server.create_at,
