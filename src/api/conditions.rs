@@ -30,4 +30,5 @@ pub mod reasons {
     pub const UPDATE_REFUSED: &str = "UpdateRefused";
     /// The operator does not manage this kind of cloud resource (e.g. yearly/monthly billing).
     pub const UNSUPPORTED: &str = "Unsupported";
+    pub const WAITING_FOR_SECRET: &str = "WaitingForSecret";
 }

@@ -62,6 +62,8 @@ use serde::{Deserialize, Serialize};
         .message("spec.nodes applies to serverType HPS only: remove it, or create an HPS supernode"),
     validation = kube::core::Rule::new("self.serverType == 'HPS' || !has(self.tags) || size(self.tags) == 0")
         .message("spec.tags is only supported for serverType HPS: only HPS supernodes have a tag API in ModelArts, so remove tags from ECS/BMS servers"),
+    validation = kube::core::Rule::new("self.serverType != 'HPS' || (has(self.name) == has(oldSelf.name) && (!has(self.name) || self.name == oldSelf.name))")
+        .message("spec.name of an HPS supernode is immutable: ModelArts has no rename API for supernodes"),
     validation = kube::core::Rule::new("self.chargingMode != 'PRE_PAID' || has(self.resourceId)")
         .message("spec.chargingMode PRE_PAID is only allowed with spec.resourceId (adopting an existing yearly/monthly server): use POST_PAID to create"),
 )]
@@ -111,7 +113,9 @@ pub struct LiteServerSpec {
     #[schemars(length(min = 1, max = 64))]
     pub hps_cluster_id: Option<String>,
     /// `POST_PAID` (default, pay-per-use). `PRE_PAID` (yearly/monthly) is accepted only when
-    /// adopting an existing server through `resourceId`; the operator never buys one. Immutable.
+    /// adopting an existing server through `resourceId`; the operator never buys one, and never
+    /// deletes one: with `deletionPolicy: Delete` the deletion waits with a condition until the
+    /// server is unsubscribed in the console (or the policy is set to `Retain`). Immutable.
     #[serde(default)]
     pub charging_mode: ChargingMode,
     /// `Running` (default) or `Stopped`.
@@ -119,6 +123,8 @@ pub struct LiteServerSpec {
     pub desired_state: DesiredState,
     /// Reboot trigger: set to a new RFC 3339 timestamp (e.g. `date -u +%FT%TZ`) to reboot once,
     /// like `kubectl rollout restart`. The handled value is recorded in `status.lastRebootRequestedAt`.
+    /// A timestamp before the server's creation needs no reboot. A stopped server is not rebooted
+    /// (starting it boots it anyway); the value is recorded as handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub reboot_requested_at: Option<String>,
@@ -128,7 +134,9 @@ pub struct LiteServerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub reinstall_requested_at: Option<String>,
-    /// HPS only: desired node count per flavor; the operator scales the supernode up and down live.
+    /// HPS only: desired node count per flavor; the operator scales the supernode up and down live,
+    /// only while it runs. Flavors not listed are left alone. Scale-down removes the newest nodes
+    /// first, then by ID, and reports them in an Event and `status.lastScaleDown`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 8))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["flavor".into()]))]
@@ -294,6 +302,25 @@ pub struct LiteServerStatus {
     /// again afterwards only when this is set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopped_for_update: bool,
+    /// Image the server (every node of a supernode) runs, as ModelArts reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// The last live scale-down: which nodes the operator chose to remove, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_scale_down: Option<ScaleDownRecord>,
+}
+
+/// Nodes removed from a supernode by one live scale-down (newest first, then by ID).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleDownRecord {
+    /// Flavor scaled down.
+    pub flavor: String,
+    /// IDs of the child servers removed.
+    pub server_ids: Vec<String>,
+    /// When the scale-down was sent (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
+    pub requested_at: String,
 }
 
 /// One child server of a supernode.

@@ -304,6 +304,20 @@ async fn apply<R: CloudResource>(
                     R::KIND
                 )));
             }
+            // Reads are eventually consistent: a resource this operator created or changed
+            // moments ago may not be visible yet, and is not "deleted outside Kubernetes".
+            None if ctx
+                .last_touched(&uid)
+                .is_some_and(|t| t.elapsed() < ctx.config.create_grace) =>
+            {
+                return Ok(Step::Waiting {
+                    reason: reasons::PROGRESSING,
+                    message: format!(
+                        "{} {id} is not visible in ModelArts yet (reads are eventually consistent); looking again",
+                        R::KIND
+                    ),
+                });
+            }
             None => {
                 return Err(Error::CloudResourceMissing(format!(
                     "{} {id} no longer exists in ModelArts (deleted outside Kubernetes); the operator never \

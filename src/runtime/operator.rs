@@ -4,7 +4,7 @@ use super::{
     credentials::{OperatorCredentials, Resolver, ResolverConfig},
 };
 use crate::{
-    api::{notebook::Notebook, resource_pool::ResourcePool},
+    api::{lite_server::LiteServer, notebook::Notebook, resource_pool::ResourcePool},
     cloud::CallRecord,
     engine::resource::CloudResource,
     engine::{context::EngineConfig, metrics::Metrics},
@@ -18,6 +18,7 @@ use tokio::{sync::watch, task::JoinHandle};
 pub const KINDS: &[&str] = &[
     <Notebook as CloudResource>::KIND,
     <ResourcePool as CloudResource>::KIND,
+    <LiteServer as CloudResource>::KIND,
 ];
 
 /// Everything configurable about a running operator.
@@ -111,6 +112,7 @@ pub fn start(client: kube::Client, config: OperatorConfig, metrics: Metrics) -> 
             settings.clone(),
             shutdown.clone(),
         )),
+        tokio::spawn(controller::run::<LiteServer>(shared, settings, shutdown)),
     ];
     OperatorHandle { metrics, stop, tasks }
 }

@@ -413,3 +413,25 @@ fn create_validation_names_the_field() {
             .contains("'admin_pass'")
     );
 }
+
+#[test]
+fn an_ecs_server_changes_os_to_the_second_seeded_ecs_image() {
+    let s = settings();
+    let mut srv = Servers::default();
+    let mut seq = 0;
+    let ecs = json!({"name": "ecs-box", "image_id": "0b9c8d7e-6f5a-4b3c-9d2e-1f0a9b8c7d6e",
+                     "flavor": "modelarts.ecs.gpu.t4.8u32g", "key_pair_name": "kp",
+                     "network": {"vpc_id": UUID, "subnet_id": UUID, "security_group_id": UUID}});
+    let id = create(&mut srv, &s, ecs, &mut seq)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let c = ctx(&s);
+    srv.act(&id, "STOP", &Value::Null, &c).unwrap();
+    let next = "3c7e5a1b-9d2f-4e8a-b6c4-7f1e2d3a5b90";
+    srv.act(&id, "CHANGEOS", &json!({"image_id": next}), &c).unwrap();
+    let shown = srv.show(&id, &c).unwrap();
+    assert_eq!(shown["image"]["image_id"], next);
+    assert_eq!(shown["image"]["server_type"], "ECS");
+    assert_eq!(shown["status"], "RUNNING");
+}

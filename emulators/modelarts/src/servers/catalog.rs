@@ -72,6 +72,13 @@ pub const IMAGES: &[ServerImage] = &[
         arch: "X86",
         server_type: "ECS",
     },
+    // A second ECS image, so an OS change (changeos) has somewhere to go.
+    ServerImage {
+        image_id: "3c7e5a1b-9d2f-4e8a-b6c4-7f1e2d3a5b90",
+        name: "Ubuntu-24.04-x86-ECS-with-CUDA12.6",
+        arch: "X86",
+        server_type: "ECS",
+    },
     ServerImage {
         image_id: "c4d3e2f1-a0b9-4c8d-8e7f-6a5b4c3d2e1f",
         name: "HCE-2.0-Arm-64bit-for-Snt9C-Supernode-with-CANN8.1",
