@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod credentials;
+mod de;
 pub mod error;
 pub mod lite_servers;
 pub mod notebooks;
