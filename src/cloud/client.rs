@@ -469,7 +469,10 @@ impl ModelArtsClient {
             .request(call.method.clone(), url)
             .headers(header_map)
             .timeout(self.config.request_timeout);
-        if !call.body.is_empty() {
+        // POST/PUT/PATCH always carry a body, if only an empty one, so `Content-Length: 0` is
+        // sent as the SDK (requests) does; some gateways refuse a bodiless POST without it.
+        let has_body_method = matches!(call.method, Method::POST | Method::PUT | Method::PATCH);
+        if !call.body.is_empty() || has_body_method {
             builder = builder.body(call.body.clone());
         }
         let response = builder.send().await.map_err(|e| Error::transport(op, e))?;
