@@ -47,7 +47,7 @@ async fn create_notebook_sends_a_signed_post_with_the_sdk_content_type_and_exact
     assert_eq!(sent.target, format!("/v1/{PROJECT}/notebooks"));
     assert_eq!(
         sent.header("content-type"),
-        Some("application/json;charset=UTF-8")
+        Some("application/json;charset=utf-8")
     );
     assert_eq!(sent.header("x-project-id"), Some(PROJECT));
     let host = server.base.trim_start_matches("http://");
