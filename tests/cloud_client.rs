@@ -47,11 +47,17 @@ async fn create_notebook_sends_a_signed_post_with_the_sdk_content_type_and_exact
     assert_eq!(sent.target, format!("/v1/{PROJECT}/notebooks"));
     assert_eq!(
         sent.header("content-type"),
-        Some("application/json;charset=UTF-8")
+        Some("application/json;charset=utf-8")
     );
     assert_eq!(sent.header("x-project-id"), Some(PROJECT));
     let host = server.base.trim_start_matches("http://");
     assert_eq!(sent.header("host"), Some(host));
+    let host_headers = sent
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("host"))
+        .count();
+    assert_eq!(host_headers, 1, "the signed Host header is the only one sent");
     let date = sent.header("x-sdk-date").unwrap_or_default();
     assert!(
         jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", date).is_ok(),
@@ -217,6 +223,21 @@ async fn reads_honour_retry_after_on_429() {
         started.elapsed()
     );
     assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_client_budget_is_returned_to_the_caller_at_once() {
+    let server = Server::start(vec![
+        reply(429, r#"{"error_code":"APIGW.0308","error_msg":"throttled"}"#)
+            .with_header("Retry-After", "120"),
+        reply(200, NOTEBOOK),
+    ])
+    .await;
+    let client = server.client(ak_sk());
+    let error = client.show_notebook("nb-1").await.expect_err("not waited for");
+    assert_eq!(error.kind(), ErrorKind::Throttled);
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]

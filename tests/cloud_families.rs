@@ -348,7 +348,7 @@ async fn create_server_sends_utf8_json_without_unset_fields_and_reads_the_server
     assert_eq!(sent.target, format!("/v1/{PROJECT}/dev-servers"));
     assert_eq!(
         sent.header("content-type"),
-        Some("application/json;charset=UTF-8")
+        Some("application/json;charset=utf-8")
     );
     assert_eq!(
         sent.body_json(),
@@ -387,7 +387,7 @@ async fn dev_server_lifecycle_calls_use_the_sdk_methods_and_content_types() {
         })
         .collect();
     let base = format!("/v1/{PROJECT}/dev-servers/s-1");
-    let utf8 = "application/json;charset=UTF-8";
+    let utf8 = "application/json;charset=utf-8";
     let expected: Vec<(String, String, String, String)> = vec![
         ("PUT".into(), format!("{base}/start"), utf8.into(), String::new()),
         (
@@ -458,7 +458,7 @@ async fn hyperinstance_calls_send_post_tag_deletes_and_scale_bodies() {
     );
     assert_eq!(
         sent[0].header("content-type"),
-        Some("application/json;charset=UTF-8")
+        Some("application/json;charset=utf-8")
     );
     assert_eq!(
         (sent[1].method.as_str(), sent[1].target.clone()),

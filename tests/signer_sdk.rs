@@ -4,9 +4,7 @@
 //! Needs the SDK: `MODELARTS_SDK_PYTHON`, else `.venv/bin/python` at the workspace root, else
 //! `python3`. `./scripts/test` creates that `.venv`. A missing SDK fails the test on purpose.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod cloud_support;
 
 use jiff::Timestamp;
 use modelarts_operator::cloud::Credentials;
@@ -118,20 +116,7 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
-fn sdk_python(root: &Path) -> PathBuf {
-    if let Some(explicit) = std::env::var_os("MODELARTS_SDK_PYTHON") {
-        return PathBuf::from(explicit);
-    }
-    let venv = root.join(".venv/bin/python");
-    if venv.exists() {
-        return venv;
-    }
-    PathBuf::from("python3")
-}
-
 fn sign_with_sdk(cases: &[Case]) -> Vec<Value> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = sdk_python(root);
     let input: Vec<Value> = cases
         .iter()
         .map(|c| {
@@ -149,31 +134,10 @@ fn sign_with_sdk(cases: &[Case]) -> Vec<Value> {
             })
         })
         .collect();
-    let help = "the official Huawei Cloud Python SDK is needed for this test: run ./scripts/test \
-                (it creates .venv), or point MODELARTS_SDK_PYTHON at a Python that has \
-                huaweicloudsdkcore";
-    let mut child = Command::new(&python)
-        .arg(root.join("tests/python/sdk_sign.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(Value::Array(input).to_string().as_bytes())
-        .expect("write cases to the SDK script");
-    let output = child.wait_with_output().expect("SDK script finishes");
-    assert!(
-        output.status.success(),
-        "SDK signer failed ({}) with {}: {}\n{help}",
-        output.status,
-        python.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("SDK script prints JSON")
+    match cloud_support::run_sdk_script(&[], &Value::Array(input)) {
+        Value::Array(signed) => signed,
+        other => panic!("SDK script printed {other}, not a list"),
+    }
 }
 
 #[test]

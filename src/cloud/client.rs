@@ -21,10 +21,12 @@ use super::credentials::SharedCredentials;
 use super::error::{self, Error, ErrorKind};
 use super::signer::{self, RequestToSign};
 
-/// Content-Type values the SDK sets per operation (reference 4.2). The header is signed, so it
-/// must be exactly the SDK's string.
+/// Content-Type values the SDK sends per operation (reference 4.2 lists which). The header is
+/// signed, so it is exactly the SDK's string: its generated code declares
+/// `application/json;charset=UTF-8`, but `http_utils.select_header_content_type` lower-cases it,
+/// so the wire carries `charset=utf-8` (checked in `tests/cloud_sdk_requests.rs`).
 pub const JSON: &str = "application/json";
-pub const JSON_UTF8: &str = "application/json;charset=UTF-8";
+pub const JSON_UTF8: &str = "application/json;charset=utf-8";
 pub const MERGE_PATCH: &str = "application/merge-patch+json";
 
 /// `https://modelarts.{region}.myhuaweicloud.com`, the default endpoint of a region.
@@ -480,7 +482,10 @@ impl ModelArtsClient {
             .request(call.method.clone(), url)
             .headers(header_map)
             .timeout(self.config.request_timeout);
-        if !call.body.is_empty() {
+        // POST/PUT/PATCH always carry a body, if only an empty one, so `Content-Length: 0` is
+        // sent as the SDK (requests) does; some gateways refuse a bodiless POST without it.
+        let has_body_method = matches!(call.method, Method::POST | Method::PUT | Method::PATCH);
+        if !call.body.is_empty() || has_body_method {
             builder = builder.body(call.body.clone());
         }
         let response = builder.send().await.map_err(|e| Error::transport(op, e))?;

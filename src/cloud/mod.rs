@@ -11,6 +11,7 @@
 pub mod client;
 pub mod clock;
 pub mod credentials;
+mod de;
 pub mod error;
 pub mod gate;
 pub mod lite_servers;

@@ -17,11 +17,13 @@ const MAX_PAGES: usize = 10_000;
 /// One page of a v1 list. `current` is the page number; `offset` in requests counts records.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Page<T> {
     pub current: Option<i64>,
     pub pages: Option<i64>,
     pub size: Option<i64>,
     pub total: Option<i64>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub data: Vec<T>,
 }
 

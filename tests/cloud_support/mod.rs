@@ -4,6 +4,9 @@
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +17,52 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 pub const PROJECT: &str = "0123456789abcdef0123456789abcdef";
+
+/// The Python that has the official SDK: `MODELARTS_SDK_PYTHON`, else `.venv/bin/python` at the
+/// workspace root (created by `./scripts/test`), else `python3`.
+fn sdk_python(root: &Path) -> PathBuf {
+    if let Some(explicit) = std::env::var_os("MODELARTS_SDK_PYTHON") {
+        return PathBuf::from(explicit);
+    }
+    let venv = root.join(".venv/bin/python");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("python3")
+}
+
+/// Run `tests/python/sdk_sign.py [args]` with `input` on stdin and parse its JSON output.
+/// Fails (never skips) when the SDK is missing, saying how to get it.
+pub fn run_sdk_script(args: &[&str], input: &serde_json::Value) -> serde_json::Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = sdk_python(root);
+    let help = "the official Huawei Cloud Python SDK is needed for this test: run ./scripts/test \
+                (it creates .venv), or point MODELARTS_SDK_PYTHON at a Python that has \
+                huaweicloudsdkcore and huaweicloudsdkmodelarts";
+    let mut child = Command::new(&python)
+        .arg(root.join("tests/python/sdk_sign.py"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.to_string().as_bytes())
+        .expect("write the input to the SDK script");
+    let output = child.wait_with_output().expect("SDK script finishes");
+    assert!(
+        output.status.success(),
+        "SDK script failed ({}) with {}: {}\n{help}",
+        output.status,
+        python.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("SDK script prints JSON")
+}
 
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -116,6 +165,15 @@ pub struct Server {
 impl Server {
     /// Start a server answering `script` in order; once it runs out it answers 500.
     pub async fn start(script: Vec<Canned>) -> Server {
+        let exhausted = reply(
+            500,
+            r#"{"error_code":"TEST.0000","error_msg":"script exhausted"}"#,
+        );
+        Server::start_with_fallback(script, exhausted).await
+    }
+
+    /// Start a server answering `script` in order, then `fallback` to every further request.
+    pub async fn start_with_fallback(script: Vec<Canned>, fallback: Canned) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -125,7 +183,8 @@ impl Server {
             while let Ok((stream, _)) = listener.accept().await {
                 let log = log.clone();
                 let script = script.clone();
-                tokio::spawn(async move { serve(stream, log, script).await });
+                let fallback = fallback.clone();
+                tokio::spawn(async move { serve(stream, log, script, fallback).await });
             }
         });
         Server { base, received }
@@ -146,7 +205,12 @@ impl Server {
     }
 }
 
-async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Received>>>, script: Arc<Mutex<VecDeque<Canned>>>) {
+async fn serve(
+    mut stream: TcpStream,
+    log: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<Canned>>>,
+    fallback: Canned,
+) {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -186,12 +250,7 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Received>>>, script: Ar
         headers,
         body,
     });
-    let canned = script.lock().expect("lock").pop_front().unwrap_or_else(|| {
-        reply(
-            500,
-            r#"{"error_code":"TEST.0000","error_msg":"script exhausted"}"#,
-        )
-    });
+    let canned = script.lock().expect("lock").pop_front().unwrap_or(fallback);
     tokio::time::sleep(canned.delay).await;
     let mut response = format!(
         "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",

@@ -1,6 +1,6 @@
-"""Sign requests with the official Huawei Cloud Python SDK, for tests/signer_sdk.rs.
+"""Drive the official Huawei Cloud Python SDK for the Rust tests.
 
-Reads a JSON list of cases on stdin; each case is
+`sdk_sign.py` (tests/signer_sdk.rs) signs requests. Reads a JSON list of cases on stdin; each is
   {"method", "url" (scheme://netloc, no path), "path" (resource path as sent, already encoded),
    "query": [[key, value], ...], "headers": [[name, value], ...], "body_hex",
    "ak", "sk", "security_token" (or null), "date" (X-Sdk-Date value)}
@@ -8,6 +8,12 @@ and writes a JSON list of {"authorization", "uri", "headers"} in the same order.
 
 The request goes through BasicCredentials.sign_request, the SDK's own entry point, so the
 X-Security-Token handling is the SDK's, and from there through signer.Signer.
+`sdk_sign.py requests` (tests/cloud_sdk_requests.rs) sends real SDK calls to a recording server.
+Reads {"endpoint", "project_id", "ak", "sk", "calls": [{"method", "request", "args"}]} where
+"method" is a ModelArtsClient method, "request" its request class and "args" its keyword
+arguments; a JSON object with "__model__": "ClassName" becomes that SDK model class, built from
+the other keys. Writes one error string (or null) per call; responses are not checked.
+
 Exit status 3 means the SDK could not be imported.
 """
 import json
@@ -46,7 +52,40 @@ def sign(case):
     }
 
 
+def to_model(value):
+    from huaweicloudsdkmodelarts.v1 import model
+
+    if isinstance(value, list):
+        return [to_model(v) for v in value]
+    if isinstance(value, dict):
+        converted = {k: to_model(v) for k, v in value.items() if k != "__model__"}
+        if "__model__" in value:
+            return getattr(model, value["__model__"])(**converted)
+        return converted
+    return value
+
+
+def send_requests(spec):
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkmodelarts.v1 import ModelArtsClient, model
+
+    credentials = BasicCredentials(spec["ak"], spec["sk"], spec["project_id"])
+    client = ModelArtsClient.new_builder().with_credentials(credentials).with_endpoints([spec["endpoint"]]).build()
+    outcomes = []
+    for call in spec["calls"]:
+        request = getattr(model, call["request"])(**to_model(call["args"]))
+        try:
+            getattr(client, call["method"])(request)
+            outcomes.append(None)
+        except Exception as exc:  # the recording server's answers are not what is under test
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+    return outcomes
+
+
 def main():
+    if sys.argv[1:] == ["requests"]:
+        json.dump(send_requests(json.load(sys.stdin)), sys.stdout)
+        return
     cases = json.load(sys.stdin)
     json.dump([sign(case) for case in cases], sys.stdout)
 

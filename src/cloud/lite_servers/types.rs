@@ -12,9 +12,12 @@ use crate::cloud::notebooks::Endpoint;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Server {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub id: String,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub name: String,
     /// CREATING, RUNNING, STOPPED, ..._FAILED, DELETING, DELETED, ERROR (reference 3.13).
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub status: String,
     pub flavor: Option<String>,
     pub charging_mode: Option<String>,
@@ -28,8 +31,10 @@ pub struct Server {
     pub key_pair_name: Option<String>,
     pub vpc_id: Option<String>,
     pub subnet_id: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub endpoints: Vec<Endpoint>,
     pub endpoints_response: Option<Value>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub volumes: Vec<ServerVolume>,
     pub image: Option<ServerImage>,
 }
@@ -230,19 +235,22 @@ pub struct ServerFilter {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Hyperinstance {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub id: String,
     pub name: Option<String>,
     pub hps_id: Option<String>,
     pub hps_cluster_id: Option<String>,
     pub order_id: Option<String>,
     /// PROVISIONING, ACTIVE, ERROR, REIMAGING, TERMINATING, TERMINATED.
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub status: String,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub servers: Vec<Server>,
     pub create_at: Option<i64>,
     pub update_at: Option<i64>,
 }
 
-/// Live scale-up of a supernode.
+/// Live scale-up of a supernode (`ServerHyperScaleUpRequest`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ScaleUpRequest {
     pub flavor: String,
@@ -253,6 +261,9 @@ pub struct ScaleUpRequest {
     pub root_volume: Option<RootVolume>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_volume: Option<DataVolumeRequest>,
+    /// Spelled `userdata` here (not `user_data` as in create), as in the SDK model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userdata: Option<String>,
 }
 
 /// Live scale-down of a supernode: `server_ids` are the child servers to remove.

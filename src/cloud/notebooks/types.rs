@@ -8,6 +8,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Tag {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -26,6 +27,7 @@ impl Tag {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TagsBody {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub tags: Vec<Tag>,
 }
 
@@ -33,13 +35,17 @@ pub struct TagsBody {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Notebook {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub id: String,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub name: String,
     pub description: Option<String>,
     /// INIT, CREATING, STARTING, STOPPING, DELETING, RUNNING, STOPPED, SNAPSHOTTING,
     /// CREATE_FAILED, START_FAILED, DELETE_FAILED, ERROR, DELETED, FROZEN.
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub status: String,
     pub fail_reason: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub action_progress: Vec<ActionProgress>,
     pub flavor: Option<String>,
     pub custom_spec: Option<CustomSpec>,
@@ -50,11 +56,14 @@ pub struct Notebook {
     pub token: Option<String>,
     pub url: Option<String>,
     pub ip: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub endpoints: Vec<Endpoint>,
     pub volume: Option<VolumeInfo>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub data_volumes: Vec<DataVolume>,
     pub workspace_id: Option<String>,
     pub feature: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub billing_items: Vec<String>,
     pub user: Option<Value>,
     pub user_id: Option<String>,
@@ -64,6 +73,7 @@ pub struct Notebook {
     pub user_vpc: Option<Value>,
     pub is_need_credentials: Option<bool>,
     pub jupyter_version: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub tags: Vec<Tag>,
 }
 
@@ -78,7 +88,9 @@ pub struct ActionProgress {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CustomSpec {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub cpu: f64,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub memory: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
@@ -96,6 +108,7 @@ pub struct CustomSpec {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Image {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub id: String,
     pub name: Option<String>,
     pub namespace: Option<String>,
@@ -110,7 +123,9 @@ pub struct Image {
     pub image_type: Option<String>,
     pub origin: Option<String>,
     pub service_type: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub dev_services: Vec<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub resource_categories: Vec<String>,
     pub status: Option<String>,
     pub status_message: Option<String>,
@@ -120,6 +135,7 @@ pub struct Image {
     pub swr_instance_id: Option<String>,
     pub show_name: Option<String>,
     pub show_tag: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub tags: Vec<Tag>,
 }
 
@@ -162,6 +178,7 @@ pub struct Endpoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub key_pair_names: Vec<String>,
 }
 
@@ -334,6 +351,7 @@ pub struct StartOptions {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct NotebookFlavor {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub id: String,
     pub name: Option<String>,
     pub description: Option<String>,
@@ -347,6 +365,7 @@ pub struct NotebookFlavor {
     pub feature: Option<String>,
     pub free: Option<bool>,
     pub sold_out: Option<bool>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub storages: Vec<String>,
     pub evs_max_size: Option<Value>,
     pub evs_sku_code: Option<String>,
@@ -361,7 +380,9 @@ pub struct FlavorPage {
     pub pages: Option<i64>,
     pub size: Option<i64>,
     pub total: Option<i64>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub data: Vec<NotebookFlavor>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub flavors: Vec<NotebookFlavor>,
 }
 

@@ -32,10 +32,13 @@ where
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ObjectMeta {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub name: String,
     pub creation_timestamp: Option<String>,
     pub deletion_timestamp: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub labels: BTreeMap<String, String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -50,8 +53,11 @@ pub const ANNOTATION_DESCRIPTION: &str = "os.modelarts/description";
 pub struct Pool {
     pub api_version: Option<String>,
     pub kind: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub metadata: ObjectMeta,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub spec: PoolSpec,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub status: PoolStatus,
 }
 
@@ -61,10 +67,13 @@ pub struct PoolSpec {
     /// Dedicate or Logical.
     #[serde(rename = "type")]
     pub pool_type: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub scope: Vec<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub resources: Vec<PoolResource>,
     pub network: Option<NetworkRef>,
     pub containernetwork: Option<Value>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub job_flavors: Vec<String>,
     pub driver: Option<Value>,
     pub control_mode: Option<i64>,
@@ -74,9 +83,12 @@ pub struct PoolSpec {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct PoolResource {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub flavor: String,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub count: i64,
     pub max_count: Option<i64>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub azs: Vec<AzCount>,
     pub node_pool: Option<String>,
     pub extend_params: Option<Value>,
@@ -89,13 +101,16 @@ pub struct PoolResource {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AzCount {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub az: String,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub count: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NetworkRef {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub name: String,
 }
 
@@ -105,7 +120,9 @@ pub struct PoolStatus {
     /// Creating, Running, Abnormal, Deleting, Error.
     pub phase: Option<String>,
     pub message: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub resources: ResourceCounts,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub scope: Vec<ScopeStatus>,
     pub driver: Option<Value>,
     pub parent: Option<String>,
@@ -130,9 +147,12 @@ pub struct ResourceCounts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct FlavorCount {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub flavor: String,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub count: i64,
     pub max_count: Option<i64>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub azs: Vec<AzCount>,
     pub node_pool: Option<String>,
 }
@@ -140,6 +160,7 @@ pub struct FlavorCount {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ScopeStatus {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub scope_type: String,
     /// Enabling, Enabled, Disabling, Disabled.
     pub state: Option<String>,
@@ -149,6 +170,7 @@ pub struct ScopeStatus {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct PoolList {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub items: Vec<Pool>,
 }
 
@@ -259,7 +281,9 @@ pub struct PoolFilter {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct TagValues {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub key: String,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub values: Vec<String>,
 }
 
@@ -267,6 +291,7 @@ pub struct TagValues {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct PoolTags {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub tags: Vec<TagValues>,
 }
 
@@ -296,15 +321,18 @@ pub struct TagMatch {
 #[serde(default)]
 pub struct TagFilterResponse {
     pub total_count: Option<i64>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub resources: Vec<TaggedResource>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct TaggedResource {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub resource_id: String,
     pub resource_name: Option<String>,
     pub resource_detail: Option<Value>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub tags: Vec<crate::cloud::notebooks::Tag>,
 }
 
@@ -312,8 +340,11 @@ pub struct TaggedResource {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Node {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub metadata: ObjectMeta,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub spec: NodeSpec,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub status: NodeStatus,
 }
 
@@ -335,15 +366,20 @@ pub struct NodeStatus {
     pub phase: Option<String>,
     pub az: Option<String>,
     pub private_ip: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub resources: BTreeMap<String, Value>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub available_resources: BTreeMap<String, Value>,
 }
 
 /// A `continue`-paged K8s-style list (`NodeList`, `ResourceFlavorList`, network list).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct ContinuedList<T> {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub metadata: ListMeta,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub items: Vec<T>,
 }
 
@@ -360,8 +396,11 @@ impl<T> Default for ContinuedList<T> {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct ResourceFlavor {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub metadata: ObjectMeta,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub spec: ResourceFlavorSpec,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub status: ResourceFlavorStatus,
 }
 
@@ -376,8 +415,10 @@ pub struct ResourceFlavorSpec {
     pub gpu: Option<Value>,
     pub npu: Option<Value>,
     pub data_volume: Option<Value>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub billing_modes: Vec<i64>,
     pub billing_code: Option<String>,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub job_flavors: Vec<String>,
 }
 
@@ -392,8 +433,11 @@ pub struct ResourceFlavorStatus {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Network {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub metadata: ObjectMeta,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub spec: NetworkSpec,
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub status: NetworkStatus,
 }
 
