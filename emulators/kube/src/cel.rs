@@ -173,4 +173,10 @@ mod tests {
         assert!(evaluate("self.split('-').size() == 3", &json!("cn-north-4"), None).is_ok());
         assert!(evaluate("self.trim().startsWith('cn')", &json!("  cn-x"), None).is_ok());
     }
+
+    #[test]
+    fn a_function_outside_the_environment_is_an_evaluation_error_not_a_pass() {
+        let got = evaluate("self.isSorted()", &json!([1, 2]), None);
+        assert!(matches!(got, Err(RuleFailure::Error(_))), "{got:?}");
+    }
 }
