@@ -160,6 +160,8 @@ pub fn scale_up_request(ls: &LiteServer, flavor: &str) -> ScaleUpRequest {
         key_pair_name: ls.spec.login.key_pair_name.clone(),
         root_volume: root_volume(ls),
         data_volume: data_volume(ls),
+        // New nodes boot with the same user data as the rest of the supernode.
+        userdata: ls.spec.user_data.clone(),
     }
 }
 
