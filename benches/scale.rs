@@ -121,7 +121,13 @@ fn reads(calls: &BTreeMap<String, u64>) -> u64 {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
-    modelarts_operator::runtime::run::init_logging(args.operator.log_format);
+    // Warnings only (RUST_LOG overrides): one info line per update would drown the figures.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let n = args.notebooks;
     let timeout = Duration::from_secs(args.timeout_seconds);
     println!("scale bench: {n} notebooks; load average at start {}", load());
