@@ -87,6 +87,7 @@ pub async fn run<R: CloudResource>(
             {
                 let owner: Tags = [(OWNER_TAG.to_string(), uid.clone())].into();
                 obj.remove_tags(&cx, &id, &owner).await?;
+                ctx.snapshot.mutated(&id);
             }
             ctx.events
                 .normal(
@@ -103,6 +104,7 @@ pub async fn run<R: CloudResource>(
         DeletionPolicy::Delete => {
             let step = obj.delete(&cx, &remote).await?;
             ctx.touch(&uid);
+            ctx.snapshot.mutated(&id);
             Err(match step {
                 Step::Ready { message } => {
                     ctx.events

@@ -7,7 +7,7 @@ use super::{
     resource::CloudResource,
 };
 use crate::api::{common::CommonStatus, conditions::READY};
-use futures::channel::mpsc::Sender;
+use futures::{SinkExt, channel::mpsc::Sender};
 use kube::{
     ResourceExt,
     runtime::reflector::{ObjectRef, Store},
@@ -60,8 +60,12 @@ pub async fn run<R: CloudResource>(
                 .collect();
             for id in &changed {
                 if let Some(obj) = by_id.get(id.as_str()) {
-                    // A full channel means a wake-up for this object is already queued.
-                    let _ = wake.try_send(ObjectRef::from_obj(obj.as_ref()));
+                    // Waits while the channel is full rather than dropping the wake-up: after a
+                    // burst, one poll can find more changed objects than the channel holds, and
+                    // a dropped wake-up is drift left unnoticed until the next resync.
+                    if wake.send(ObjectRef::from_obj(obj.as_ref())).await.is_err() {
+                        return;
+                    }
                 }
             }
             tracing::debug!(

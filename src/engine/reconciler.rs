@@ -365,10 +365,12 @@ async fn apply<R: CloudResource>(
         if !plan.remove.is_empty() {
             obj.remove_tags(&cx, &id, &plan.remove).await?;
             ctx.touch(&uid);
+            ctx.snapshot.mutated(&id);
         }
         if !plan.upsert.is_empty() {
             obj.add_tags(&cx, &id, &plan.upsert).await?;
             ctx.touch(&uid);
+            ctx.snapshot.mutated(&id);
         }
         if !plan.is_empty() {
             let keys: Vec<_> = plan.upsert.keys().chain(plan.remove.keys()).cloned().collect();
@@ -389,6 +391,7 @@ async fn apply<R: CloudResource>(
         tracing::info!(kind = R::KIND, object = %obj.name_any(), ?changes, "updating cloud resource");
         let step = obj.update(&cx, &remote, &changes, status).await?;
         ctx.touch(&uid);
+        ctx.snapshot.mutated(&id);
         ctx.events
             .normal(&obj.object_ref(&()), "Updating", "Update", format!("{changes:?}"))
             .await;
@@ -401,17 +404,39 @@ async fn apply<R: CloudResource>(
     })
 }
 
-/// Reads the cloud resource, from a fresh snapshot entry when there is one.
+/// Reads the cloud resource, from a fresh snapshot entry when there is one; a GET's settled
+/// answer goes into the snapshot, so the reconcile its status write triggers needs no second GET.
 async fn lookup<R: CloudResource>(obj: &R, cx: &Cx<'_, R>, id: &str) -> Result<Option<R::Remote>> {
     let uid = obj.uid().unwrap_or_default();
     let ctx = cx.ctx;
+    let reader = reader_key(obj);
     if let Some(remote) = ctx
         .snapshot
-        .fresh(id, ctx.config.snapshot_max_age, ctx.last_touched(&uid))
+        .fresh(id, ctx.config.snapshot_max_age, ctx.last_touched(&uid), reader)
     {
         return Ok(Some(remote));
     }
-    obj.observe(cx, id).await
+    let read_at = Instant::now();
+    let remote = obj.observe(cx, id).await?;
+    // Only a settled state is kept: a transitional one must be read again on the next
+    // (short) waiting requeue, not at the poller's pace.
+    if let Some(remote) = &remote
+        && !matches!(obj.readiness(remote), Readiness::Progressing { .. })
+    {
+        ctx.snapshot.observed(id, remote.clone(), read_at, reader);
+    }
+    Ok(remote)
+}
+
+/// Identifies an object as the user last changed it (UID, generation, annotations), not its
+/// status: the reconcile its own status write triggers matches, a user's edit does not.
+fn reader_key<R: CloudResource>(obj: &R) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    obj.meta().uid.hash(&mut h);
+    obj.meta().generation.hash(&mut h);
+    obj.meta().annotations.hash(&mut h);
+    h.finish()
 }
 
 /// Finds the resource an earlier, unconfirmed create made, or creates one. `Err(step)` means
@@ -493,10 +518,12 @@ fn check_conflict<R: CloudResource>(obj: &R, remote: &R::Remote, id: &str, ctx: 
     }
     let Some(store) = &ctx.store else { return Ok(()) };
     let mine_recorded = obj.status().and_then(|s| s.cloud_id()) == Some(id);
-    let rival = store.state().into_iter().find(|other| {
-        other.uid().as_deref() != Some(uid.as_str())
-            && other.status().and_then(|s| s.cloud_id()) == Some(id)
-            && (!mine_recorded || other.creation_timestamp() < obj.creation_timestamp())
+    // Runs on every reconcile over the whole cache: `find` borrows in place (no copy of the
+    // cache, no String per object) and the cloud ID, which rarely matches, is compared first.
+    let rival = store.find(|other| {
+        other.status().and_then(|s| s.cloud_id()) == Some(id)
+            && other.meta().uid.as_deref() != Some(uid.as_str())
+            && (!mine_recorded || other.meta().creation_timestamp < obj.meta().creation_timestamp)
     });
     match rival {
         Some(other) => Err(Error::ManagementConflict(format!(

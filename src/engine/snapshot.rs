@@ -11,27 +11,44 @@ pub struct Entry<T> {
     pub remote: T,
     /// When the list that produced this entry started.
     pub listed_at: Instant,
+    /// For an entry a single object's GET produced: that object's version key. Only the same
+    /// object, unchanged, may reuse it; any edit to the object earns a fresh read.
+    pub read_for: Option<u64>,
 }
 
 #[derive(Debug)]
 pub struct Snapshot<T> {
     entries: RwLock<HashMap<String, Entry<T>>>,
+    /// When the operator last changed each cloud resource, whichever object did it: an entry
+    /// listed or read earlier is stale for every object (a Retain untag followed by an
+    /// adoption must not see the old owner tag).
+    mutated: RwLock<HashMap<String, Instant>>,
 }
 
 impl<T> Default for Snapshot<T> {
     fn default() -> Self {
         Self {
             entries: RwLock::new(HashMap::new()),
+            mutated: RwLock::new(HashMap::new()),
         }
     }
 }
 
 impl<T: Clone + PartialEq> Snapshot<T> {
     /// A fresh enough entry listed after the operator last changed the resource.
-    pub fn fresh(&self, id: &str, max_age: Duration, touched: Option<Instant>) -> Option<T> {
+    pub fn fresh(&self, id: &str, max_age: Duration, touched: Option<Instant>, reader: u64) -> Option<T> {
+        let mutated = self
+            .mutated
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .copied();
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(id)?;
-        let fresh = entry.listed_at.elapsed() <= max_age && touched.is_none_or(|t| entry.listed_at > t);
+        let fresh = entry.listed_at.elapsed() <= max_age
+            && touched.is_none_or(|t| entry.listed_at > t)
+            && mutated.is_none_or(|t| entry.listed_at > t)
+            && entry.read_for.is_none_or(|r| r == reader);
         fresh.then(|| entry.remote.clone())
     }
 
@@ -39,6 +56,12 @@ impl<T: Clone + PartialEq> Snapshot<T> {
     pub fn entry(&self, id: &str) -> Option<Entry<T>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries.get(id).cloned()
+    }
+
+    /// Records that the operator just changed cloud resource `id`.
+    pub fn mutated(&self, id: &str) {
+        let mut mutated = self.mutated.write().unwrap_or_else(|e| e.into_inner());
+        mutated.insert(id.to_string(), Instant::now());
     }
 
     /// Replaces the entries of one scope's listing; returns the IDs whose cloud object changed,
@@ -54,18 +77,48 @@ impl<T: Clone + PartialEq> Snapshot<T> {
         let mut seen = std::collections::HashSet::new();
         for (id, remote) in listed {
             seen.insert(id.clone());
+            // A GET that started after this list began saw a newer state: keep it.
+            if entries.get(&id).is_some_and(|e| e.listed_at > listed_at) {
+                continue;
+            }
             let differs = entries.get(&id).is_none_or(|e| e.remote != remote);
             if differs {
                 changed.push(id.clone());
             }
-            entries.insert(id, Entry { remote, listed_at });
+            entries.insert(
+                id,
+                Entry {
+                    remote,
+                    listed_at,
+                    read_for: None,
+                },
+            );
         }
+        let mut mutated = self.mutated.write().unwrap_or_else(|e| e.into_inner());
         for id in previous_ids {
             if !seen.contains(id) && entries.remove(id).is_some() {
+                mutated.remove(id);
                 changed.push(id.clone());
             }
         }
         changed
+    }
+
+    /// Records what a GET that started at `read_at` returned: a listing of one. The reconcile
+    /// that follows its own status write then reads this instead of issuing the same GET again.
+    /// A newer entry (a later list or GET) is kept.
+    pub fn observed(&self, id: &str, remote: T, read_at: Instant, reader: u64) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.get(id).is_none_or(|e| e.listed_at <= read_at) {
+            entries.insert(
+                id.to_string(),
+                Entry {
+                    remote,
+                    listed_at: read_at,
+                    read_for: Some(reader),
+                },
+            );
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -97,13 +150,46 @@ mod tests {
     }
 
     #[test]
+    fn a_read_after_the_last_mutation_is_trusted_and_never_replaces_a_newer_listing() {
+        let snap = Snapshot::default();
+        let touched = Instant::now();
+        let read_at = touched + Duration::from_millis(1);
+        snap.observed("a", 1, read_at, 7);
+        assert_eq!(
+            snap.fresh("a", Duration::from_secs(60), Some(touched), 7),
+            Some(1)
+        );
+        assert_eq!(
+            snap.fresh("a", Duration::from_secs(60), Some(touched), 8),
+            None,
+            "another object, or this one edited since, reads again"
+        );
+        let listed = read_at + Duration::from_millis(1);
+        assert_eq!(
+            snap.replace(&[], vec![("a".into(), 2)], listed),
+            vec!["a".to_string()]
+        );
+        snap.observed("a", 3, read_at, 7);
+        assert_eq!(
+            snap.fresh("a", Duration::from_secs(60), Some(touched), 7),
+            Some(2)
+        );
+        let older_listing = snap.replace(&["a".into()], vec![("a".into(), 4)], touched);
+        assert!(
+            older_listing.is_empty(),
+            "an older listing neither wins nor wakes"
+        );
+        assert_eq!(snap.fresh("a", Duration::from_secs(60), None, 7), Some(2));
+    }
+
+    #[test]
     fn an_entry_listed_before_the_last_mutation_is_not_trusted() {
         let snap = Snapshot::default();
         let listed = Instant::now();
         snap.replace(&[], vec![("a".into(), 1)], listed);
-        assert_eq!(snap.fresh("a", Duration::from_secs(60), None), Some(1));
+        assert_eq!(snap.fresh("a", Duration::from_secs(60), None, 7), Some(1));
         let touched = Instant::now() + Duration::from_millis(1);
-        assert_eq!(snap.fresh("a", Duration::from_secs(60), Some(touched)), None);
-        assert_eq!(snap.fresh("missing", Duration::from_secs(60), None), None);
+        assert_eq!(snap.fresh("a", Duration::from_secs(60), Some(touched), 7), None);
+        assert_eq!(snap.fresh("missing", Duration::from_secs(60), None, 7), None);
     }
 }

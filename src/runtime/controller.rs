@@ -11,7 +11,7 @@ use crate::engine::{
 use futures::{Future, StreamExt};
 use kube::{
     Api, Client,
-    runtime::{Controller, controller, watcher},
+    runtime::{Controller, WatchStreamExt, controller, reflector, watcher},
 };
 use std::{sync::Arc, time::Duration};
 
@@ -40,8 +40,15 @@ pub async fn run<R: CloudResource>(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let api = Api::<R>::all(shared.client.clone());
-    let controller = Controller::new(api, watcher::Config::default().any_semantic());
-    let store = controller.store();
+    // What `Controller::new` builds, plus one step: the cache holds every object of the kind,
+    // and managedFields (never read by the operator, often the bulk of an object as served) are
+    // dropped before caching, as kube.rs' watcher-memory guidance recommends.
+    let (store, writer) = reflector::store();
+    let stream = watcher(api, watcher::Config::default().any_semantic())
+        .modify(|obj: &mut R| obj.meta_mut().managed_fields = None)
+        .reflect(writer)
+        .applied_objects();
+    let controller = Controller::for_stream(stream, store.clone());
     let events = Events::new(shared.client.clone(), "modelarts-operator");
     let mut ctx = Context::<R>::new(
         shared.client,

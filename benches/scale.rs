@@ -1,0 +1,325 @@
+//! Scale benchmark (issue 5, item 5): N Notebooks applied at once against both emulators, run
+//! as separate processes so the operator (in this process) is measured alone.
+//!
+//! ```text
+//! cargo build --release -p kube-emulator -p modelarts-emulator --bins
+//! cargo bench --bench scale -- --notebooks 1000 --quiet-seconds 300
+//! ```
+//! Every figure is measured; see `benches/README.md` for the figures and how to read them.
+#[path = "scale/harness.rs"]
+mod harness;
+
+use clap::Parser;
+use futures::{StreamExt, TryStreamExt, stream};
+use harness::{Cloud, Emulator, Kube, Readiness, peak_rss_kib, reset_peak_rss, rss_kib};
+use modelarts_operator::{
+    api::notebook::Notebook,
+    engine::metrics::Metrics,
+    runtime::{credentials::OperatorCredentials, operator, run::RunArgs},
+};
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+pub const NS: &str = "scale";
+pub const IMAGE: &str = "e1a07296-22a8-4f05-8bc8-e936c8e54090";
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "Scale benchmark: N Notebooks against kube-emulator and modelarts-emulator (separate processes)",
+    after_help = "Operator flags (--concurrency, --rate, --burst, --poll-seconds, --resync-seconds, \
+                  --waiting-millis) are those of `modelarts-operator run`, with its defaults; \
+                  --kubeconfig, --credentials-secret, --modelarts-endpoint, --listen are set by the bench."
+)]
+struct Args {
+    /// Notebooks applied at once.
+    #[arg(long, default_value_t = 1000)]
+    notebooks: usize,
+    /// Quiet period after all are Ready, over which cloud reads at rest are counted.
+    #[arg(long, default_value_t = 300)]
+    quiet_seconds: u64,
+    /// Fraction of notebooks stopped out of band (console stop) after the quiet period.
+    #[arg(long, default_value_t = 0.01)]
+    drift_fraction: f64,
+    /// Give up waiting for Ready (or for drift to be corrected) after this long.
+    #[arg(long, default_value_t = 900)]
+    timeout_seconds: u64,
+    /// Concurrent Notebook creates sent by the bench (the "kubectl apply").
+    #[arg(long, default_value_t = 64)]
+    apply_concurrency: usize,
+    /// Give the operator static credentials instead of a credentials Secret.
+    #[arg(long)]
+    static_credentials: bool,
+    /// The kube-emulator binary (built with `cargo build --release -p kube-emulator`).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/kube-emulator"))]
+    kube_emulator: PathBuf,
+    /// The modelarts-emulator binary (built with `cargo build --release -p modelarts-emulator`).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/modelarts-emulator"))]
+    modelarts_emulator: PathBuf,
+    #[command(flatten)]
+    operator: RunArgs,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn notebook(i: usize) -> Notebook {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "modelarts.operator.dev/v1alpha1",
+        "kind": "Notebook",
+        "metadata": {"name": format!("nb-{i:05}"), "namespace": NS},
+        "spec": {
+            "flavor": "modelarts.vm.cpu.2u",
+            "image": {"id": IMAGE},
+            "volume": {"category": "EVS", "ownership": "MANAGED", "capacity": 5},
+            "tags": {"team": "scale"},
+        }
+    }))
+    .expect("valid Notebook")
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// Cloud calls by route between two counter snapshots.
+fn delta(after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+fn print_calls(calls: &BTreeMap<String, u64>, n: usize) {
+    let total: u64 = calls.values().sum();
+    println!(
+        "  cloud API calls: {total} ({:.2} per notebook)",
+        total as f64 / n as f64
+    );
+    for (route, count) in calls {
+        println!("    {count:>8}  {route}");
+    }
+}
+
+fn reads(calls: &BTreeMap<String, u64>) -> u64 {
+    calls
+        .iter()
+        .filter(|(k, _)| k.starts_with("GET "))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    // Warnings only (RUST_LOG overrides): one info line per update would drown the figures.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let n = args.notebooks;
+    let timeout = Duration::from_secs(args.timeout_seconds);
+    println!("scale bench: {n} notebooks; load average at start {}", load());
+
+    let dir = std::env::temp_dir().join(format!("scale-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let kubeconfig = dir.join("kubeconfig");
+    let kube_proc = Emulator::spawn(
+        &args.kube_emulator,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap_or_default(),
+        ],
+    )
+    .await?;
+    let cloud_proc = Emulator::spawn(
+        &args.modelarts_emulator,
+        &["--listen", "127.0.0.1:0", "--progression", "immediate"],
+    )
+    .await?;
+    let kube = Kube::connect(&kube_proc.url).await?;
+    let cloud = Cloud::new(cloud_proc.url.clone());
+    kube.prepare(NS, !args.static_credentials).await?;
+
+    let mut run_args = args.operator.clone();
+    run_args.kubeconfig = Some(kubeconfig.clone());
+    run_args.modelarts_endpoint = Some(cloud.base.clone());
+    let credentials = if args.static_credentials {
+        harness::static_credentials()
+    } else {
+        OperatorCredentials::Secret {
+            namespace: NS.into(),
+            name: harness::SECRET.into(),
+        }
+    };
+    let config = run_args.operator_config(credentials);
+    println!(
+        "  operator: concurrency {}, rate {}/s burst {}, poll {:?}, resync {:?}, waiting {:?}",
+        config.concurrency,
+        config.resolver.rate,
+        config.resolver.burst,
+        config.poll_interval,
+        config.engine.resync,
+        config.engine.waiting
+    );
+    let client = modelarts_operator::runtime::run::kube_client(Some(&kubeconfig)).await?;
+
+    let rss_before = rss_kib();
+    reset_peak_rss();
+    let calls0 = cloud.calls().await?;
+    let rv0 = kube.resource_version().await?;
+    let handle = operator::start(client, config, Metrics::default());
+
+    // Phase 1: N applied at once, until all are Ready.
+    let started = Instant::now();
+    stream::iter(0..n)
+        .map(|i| kube.create(notebook(i)))
+        .buffer_unordered(args.apply_concurrency.max(1))
+        .try_collect::<Vec<_>>()
+        .await?;
+    let applied = started.elapsed();
+    println!(
+        "  applied {n} in {:.1} s (load {})",
+        applied.as_secs_f64(),
+        load()
+    );
+    let mut marks = vec![(0.5, None), (0.9, None), (0.99, None)];
+    let ready = loop {
+        let state: Readiness = kube.readiness(NS).await?;
+        for (frac, at) in marks.iter_mut() {
+            if at.is_none() && state.ready as f64 >= *frac * n as f64 {
+                *at = Some(started.elapsed());
+            }
+        }
+        if state.ready == n {
+            break started.elapsed();
+        }
+        if started.elapsed() > timeout {
+            return Err(format!("only {} of {n} Ready after {timeout:?}", state.ready));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let calls1 = cloud.calls().await?;
+    let rv1 = kube.resource_version().await?;
+    println!(
+        "\n== burst: {n} notebooks Ready in {:.1} s (load {})",
+        ready.as_secs_f64(),
+        load()
+    );
+    for (frac, at) in &marks {
+        if let Some(at) = at {
+            println!(
+                "  {:>3}% Ready at {:.1} s",
+                (frac * 100.0) as u32,
+                at.as_secs_f64()
+            );
+        }
+    }
+    print_calls(&delta(&calls1, &calls0), n);
+    let writes = rv1 - rv0;
+    println!(
+        "  kube API writes (resourceVersion delta): {writes}; {} by the bench's creates, {} by the operator ({:.2} per notebook)",
+        n,
+        writes.saturating_sub(n as u64),
+        writes.saturating_sub(n as u64) as f64 / n as f64
+    );
+    println!(
+        "  operator process peak RSS so far: {} (RSS before the operator started: {})",
+        mib(peak_rss_kib()),
+        mib(rss_before)
+    );
+
+    // Phase 2: the quiet period. At rest the only cloud reads should be the poller's lists.
+    if args.quiet_seconds > 0 {
+        let quiet = Duration::from_secs(args.quiet_seconds);
+        tokio::time::sleep(quiet).await;
+        let calls2 = cloud.calls().await?;
+        let rv2 = kube.resource_version().await?;
+        let during = delta(&calls2, &calls1);
+        let r = reads(&during);
+        let hours = quiet.as_secs_f64() / 3600.0;
+        println!(
+            "\n== quiet {} s (load {}): {r} cloud reads = {:.3} reads per object per hour; kube writes {}",
+            args.quiet_seconds,
+            load(),
+            r as f64 / n as f64 / hours,
+            rv2 - rv1
+        );
+        print_calls(&during, n);
+    }
+
+    // Phase 3: drift. A console stop of a fraction of the notebooks, noticed only by the poller.
+    let k = ((n as f64 * args.drift_fraction).ceil() as usize).clamp(0, n);
+    if let Some(step) = n.checked_div(k) {
+        let names: Vec<String> = (0..k).map(|j| format!("nb-{:05}", j * step)).collect();
+        let ids = kube.cloud_ids(NS, &names).await?;
+        let calls3 = cloud.calls().await?;
+        let starts = |c: &BTreeMap<String, u64>| {
+            c.get("POST /v1/{project_id}/notebooks/{id}/start")
+                .copied()
+                .unwrap_or(0)
+        };
+        let drift_wall = jiff::Timestamp::now();
+        let drifted = Instant::now();
+        for id in &ids {
+            cloud.console_stop(id).await?;
+        }
+        let (mut first, mut all, mut fixed) = (None, None, None);
+        let mut pending: Vec<String> = names.clone();
+        while fixed.is_none() {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let s = starts(&cloud.calls().await?) - starts(&calls3);
+            if first.is_none() && s > 0 {
+                first = Some(drifted.elapsed());
+            }
+            if all.is_none() && s >= k as u64 {
+                all = Some(drifted.elapsed());
+            }
+            pending = kube.not_yet_corrected(NS, pending, drift_wall).await?;
+            if pending.is_empty() && all.is_some() {
+                fixed = Some(drifted.elapsed());
+            }
+            if drifted.elapsed() > timeout {
+                return Err(format!(
+                    "drift: {} of {k} not corrected after {timeout:?}",
+                    pending.len()
+                ));
+            }
+        }
+        let secs = |d: Option<Duration>| {
+            d.map(|d| format!("{:.1} s", d.as_secs_f64()))
+                .unwrap_or("-".into())
+        };
+        println!(
+            "\n== drift: {k} notebooks stopped in the console (load {})\n  first noticed (start sent) after {}, all noticed after {}, all Ready and RUNNING again after {}",
+            load(),
+            secs(first),
+            secs(all),
+            secs(fixed)
+        );
+        print_calls(&delta(&cloud.calls().await?, &calls3), n);
+    }
+
+    println!(
+        "\n== operator process peak RSS (VmHWM): {} (load {})",
+        mib(peak_rss_kib()),
+        load()
+    );
+    handle.shutdown().await;
+    drop((kube_proc, cloud_proc));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

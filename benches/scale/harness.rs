@@ -1,0 +1,374 @@
+//! The bench's side of the wire: emulator processes, the "kubectl" that applies and watches
+//! Notebooks, the emulator control API, and the process's memory figures.
+use k8s_openapi::{
+    api::core::v1::{Namespace, Secret},
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+};
+use kube::{
+    Api, Client, ResourceExt,
+    api::{ListParams, PostParams},
+    core::Request,
+};
+use modelarts_operator::{
+    api::notebook::Notebook,
+    cloud::Credentials,
+    runtime::credentials::{OperatorCredentials, Source},
+};
+use serde::Deserialize;
+use std::{collections::BTreeMap, path::Path, process::Stdio, time::Duration};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+pub const SECRET: &str = "modelarts-credentials";
+const PROJECT: &str = modelarts_emulator::DEFAULT_PROJECT_ID;
+
+/// An emulator child process; killed when dropped.
+pub struct Emulator {
+    pub url: String,
+    _child: Child,
+}
+
+impl Emulator {
+    /// Starts `binary` and waits for its first stdout line, which ends with its URL.
+    pub async fn spawn(binary: &Path, args: &[&str]) -> Result<Emulator, String> {
+        let mut child = Command::new(binary)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot start {} ({e}); build it first: cargo build --release -p kube-emulator -p modelarts-emulator --bins",
+                    binary.display()
+                )
+            })?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .map_err(|_| format!("{} did not start in 30 s", binary.display()))?
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{} exited before listening", binary.display()))?;
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .ok_or_else(|| format!("no URL in {line:?}"))?
+            .to_string();
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Emulator { url, _child: child })
+    }
+}
+
+pub fn static_credentials() -> OperatorCredentials {
+    OperatorCredentials::Static(Source {
+        credentials: Credentials::ak_sk(modelarts_emulator::DEFAULT_AK, modelarts_emulator::DEFAULT_SK),
+        region: Some(modelarts_emulator::DEFAULT_REGION.into()),
+        project_id: Some(PROJECT.into()),
+    })
+}
+
+/// The bench's own kube client (its own connection pool, apart from the operator's).
+pub struct Kube {
+    client: Client,
+}
+
+#[derive(Deserialize)]
+struct MiniList {
+    metadata: MiniListMeta,
+    items: Vec<MiniNotebook>,
+}
+
+#[derive(Deserialize)]
+struct MiniListMeta {
+    #[serde(rename = "continue", default)]
+    continue_: Option<String>,
+    #[serde(rename = "resourceVersion", default)]
+    resource_version: Option<String>,
+}
+
+/// Only what the bench reads, so its own memory stays out of the operator's figure.
+#[derive(Deserialize)]
+struct MiniNotebook {
+    metadata: MiniMeta,
+    #[serde(default)]
+    status: Option<MiniStatus>,
+}
+
+#[derive(Deserialize)]
+struct MiniMeta {
+    name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct MiniStatus {
+    #[serde(default)]
+    cloud_id: Option<String>,
+    #[serde(default)]
+    cloud_state: Option<String>,
+    #[serde(default)]
+    conditions: Vec<MiniCondition>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MiniCondition {
+    #[serde(rename = "type")]
+    type_: String,
+    status: String,
+    #[serde(default)]
+    last_transition_time: Option<String>,
+}
+
+impl MiniNotebook {
+    fn ready(&self) -> Option<&MiniCondition> {
+        self.status
+            .as_ref()?
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready" && c.status == "True")
+    }
+}
+
+pub struct Readiness {
+    pub ready: usize,
+}
+
+const NOTEBOOKS: &str = "/apis/modelarts.operator.dev/v1alpha1/namespaces";
+
+impl Kube {
+    pub async fn connect(url: &str) -> Result<Kube, String> {
+        let uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+        let client = Client::try_from(kube::Config::new(uri)).map_err(|e| e.to_string())?;
+        Ok(Kube { client })
+    }
+
+    /// CRDs (Established), the namespace, and the credentials Secret.
+    pub async fn prepare(&self, ns: &str, secret: bool) -> Result<(), String> {
+        let crds: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        for crd in modelarts_operator::api::crds() {
+            crds.create(&PostParams::default(), &crd)
+                .await
+                .map_err(|e| e.to_string())?;
+            let name = crd.name_any();
+            for _ in 0..200 {
+                let got = crds.get(&name).await.map_err(|e| e.to_string())?;
+                let established = got
+                    .status
+                    .and_then(|s| s.conditions)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True");
+                if established {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let mut namespace = Namespace::default();
+        namespace.metadata.name = Some(ns.into());
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .map_err(|e| e.to_string())?;
+        if secret {
+            let secrets: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+            let mut s = Secret::default();
+            s.metadata.name = Some(SECRET.into());
+            s.string_data = Some(
+                [
+                    ("accessKey", modelarts_emulator::DEFAULT_AK),
+                    ("secretKey", modelarts_emulator::DEFAULT_SK),
+                    ("region", modelarts_emulator::DEFAULT_REGION),
+                    ("projectId", PROJECT),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            );
+            secrets
+                .create(&PostParams::default(), &s)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    pub async fn create(&self, nb: Notebook) -> Result<(), String> {
+        let api: Api<Notebook> = Api::namespaced(self.client.clone(), &nb.namespace().unwrap_or_default());
+        let pp = PostParams {
+            field_manager: Some("scale-bench".into()),
+            ..Default::default()
+        };
+        api.create(&pp, &nb).await.map(drop).map_err(|e| e.to_string())
+    }
+
+    async fn page(&self, ns: &str, token: Option<String>, limit: u32) -> Result<MiniList, String> {
+        let mut lp = ListParams::default().limit(limit);
+        if let Some(token) = token {
+            lp = lp.continue_token(&token);
+        }
+        let req = Request::new(format!("{NOTEBOOKS}/{ns}/notebooks"))
+            .list(&lp)
+            .map_err(|e| e.to_string())?;
+        self.client
+            .request::<MiniList>(req)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Visits every Notebook in `ns`, 500 at a time.
+    async fn each(&self, ns: &str, mut f: impl FnMut(&MiniNotebook)) -> Result<(), String> {
+        let mut token = None;
+        loop {
+            let page = self.page(ns, token, 500).await?;
+            page.items.iter().for_each(&mut f);
+            token = page.metadata.continue_.filter(|t| !t.is_empty());
+            if token.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    pub async fn readiness(&self, ns: &str) -> Result<Readiness, String> {
+        let mut ready = 0;
+        self.each(ns, |nb| ready += usize::from(nb.ready().is_some()))
+            .await?;
+        Ok(Readiness { ready })
+    }
+
+    /// The cluster's global resourceVersion, which counts every write (kube-emulator).
+    pub async fn resource_version(&self) -> Result<u64, String> {
+        let page = self.page("default", None, 1).await?;
+        page.metadata
+            .resource_version
+            .and_then(|rv| rv.parse().ok())
+            .ok_or_else(|| "list without resourceVersion".to_string())
+    }
+
+    pub async fn cloud_ids(&self, ns: &str, names: &[String]) -> Result<Vec<String>, String> {
+        let wanted: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+        let mut ids = Vec::new();
+        self.each(ns, |nb| {
+            if wanted.contains(nb.metadata.name.as_str())
+                && let Some(id) = nb.status.as_ref().and_then(|s| s.cloud_id.clone())
+            {
+                ids.push(id);
+            }
+        })
+        .await?;
+        if ids.len() != names.len() {
+            return Err(format!(
+                "{} of {} drift targets have a cloud ID",
+                ids.len(),
+                names.len()
+            ));
+        }
+        Ok(ids)
+    }
+
+    /// The names among `pending` not yet Ready=True and RUNNING with a Ready transition after
+    /// `since` (the Ready condition flips to False when the operator notices the stop).
+    pub async fn not_yet_corrected(
+        &self,
+        ns: &str,
+        pending: Vec<String>,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<String>, String> {
+        // Condition times have second precision: compare with the drift's second.
+        let since = since.as_second();
+        let mut left = Vec::new();
+        for name in pending {
+            let req = Request::new(format!("{NOTEBOOKS}/{ns}/notebooks"))
+                .get(&name, &Default::default())
+                .map_err(|e| e.to_string())?;
+            let nb: MiniNotebook = self.client.request(req).await.map_err(|e| e.to_string())?;
+            let running = nb.status.as_ref().and_then(|s| s.cloud_state.as_deref()) == Some("RUNNING");
+            let flipped = nb
+                .ready()
+                .and_then(|c| c.last_transition_time.as_deref())
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .is_some_and(|t| t.as_second() >= since);
+            if !(running && flipped) {
+                left.push(name);
+            }
+        }
+        Ok(left)
+    }
+}
+
+/// modelarts-emulator's control API (unsigned, `/_emulator/...`).
+pub struct Cloud {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl Cloud {
+    pub fn new(base: String) -> Cloud {
+        Cloud {
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Per-route call counters, e.g. `"GET /v1/{project_id}/notebooks": 12`.
+    pub async fn calls(&self) -> Result<BTreeMap<String, u64>, String> {
+        self.http
+            .get(format!("{}/_emulator/calls", self.base))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// What a user does in the console: stop the notebook behind the operator's back.
+    pub async fn console_stop(&self, id: &str) -> Result<(), String> {
+        let resp = self
+            .http
+            .post(format!(
+                "{}/_emulator/projects/{PROJECT}/notebooks/{id}/action",
+                self.base
+            ))
+            .json(&serde_json::json!({"action": "stop"}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("console stop {id}: {}", resp.status()))
+        }
+    }
+}
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Peak resident set size of this process (VmHWM), in KiB.
+pub fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+pub fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+/// Resets VmHWM to the current RSS (Linux `clear_refs` 5), so the peak excludes setup.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
