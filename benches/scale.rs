@@ -11,9 +11,8 @@ mod harness;
 
 use clap::Parser;
 use futures::{StreamExt, TryStreamExt, stream};
-use harness::{Cloud, Emulator, Kube, Readiness, peak_rss_kib, reset_peak_rss, rss_kib};
+use harness::{BenchKind, Cloud, Emulator, Kube, Readiness, peak_rss_kib, reset_peak_rss, rss_kib};
 use modelarts_operator::{
-    api::notebook::Notebook,
     engine::metrics::Metrics,
     runtime::{credentials::OperatorCredentials, operator, run::RunArgs},
 };
@@ -24,7 +23,6 @@ use std::{
 };
 
 pub const NS: &str = "scale";
-pub const IMAGE: &str = "e1a07296-22a8-4f05-8bc8-e936c8e54090";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,9 +32,12 @@ pub const IMAGE: &str = "e1a07296-22a8-4f05-8bc8-e936c8e54090";
                   --kubeconfig, --credentials-secret, --modelarts-endpoint, --listen are set by the bench."
 )]
 struct Args {
-    /// Notebooks applied at once.
-    #[arg(long, default_value_t = 1000)]
-    notebooks: usize,
+    /// Objects applied at once (`--notebooks` is an alias).
+    #[arg(long, alias = "notebooks", default_value_t = 1000)]
+    count: usize,
+    /// Which kind to apply: notebook, pool or lite-server.
+    #[arg(long, value_enum, default_value_t = BenchKind::Notebook)]
+    kind: BenchKind,
     /// Quiet period after all are Ready, over which cloud reads at rest are counted.
     #[arg(long, default_value_t = 300)]
     quiet_seconds: u64,
@@ -65,21 +66,6 @@ struct Args {
     bench: bool,
 }
 
-fn notebook(i: usize) -> Notebook {
-    serde_json::from_value(serde_json::json!({
-        "apiVersion": "modelarts.operator.dev/v1alpha1",
-        "kind": "Notebook",
-        "metadata": {"name": format!("nb-{i:05}"), "namespace": NS},
-        "spec": {
-            "flavor": "modelarts.vm.cpu.2u",
-            "image": {"id": IMAGE},
-            "volume": {"category": "EVS", "ownership": "MANAGED", "capacity": 5},
-            "tags": {"team": "scale"},
-        }
-    }))
-    .expect("valid Notebook")
-}
-
 fn load() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -102,7 +88,7 @@ fn delta(after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTree
 fn print_calls(calls: &BTreeMap<String, u64>, n: usize) {
     let total: u64 = calls.values().sum();
     println!(
-        "  cloud API calls: {total} ({:.2} per notebook)",
+        "  cloud API calls: {total} ({:.2} per object)",
         total as f64 / n as f64
     );
     for (route, count) in calls {
@@ -128,9 +114,10 @@ async fn main() -> Result<(), String> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-    let n = args.notebooks;
+    let n = args.count;
+    let kind = args.kind;
     let timeout = Duration::from_secs(args.timeout_seconds);
-    println!("scale bench: {n} notebooks; load average at start {}", load());
+    println!("scale bench: {n} {}; load average at start {}", kind.plural(), load());
 
     let dir = std::env::temp_dir().join(format!("scale-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -150,7 +137,7 @@ async fn main() -> Result<(), String> {
         &["--listen", "127.0.0.1:0", "--progression", "immediate"],
     )
     .await?;
-    let kube = Kube::connect(&kube_proc.url).await?;
+    let kube = Kube::connect(&kube_proc.url, kind).await?;
     let cloud = Cloud::new(cloud_proc.url.clone());
     kube.prepare(NS, !args.static_credentials).await?;
 
@@ -186,7 +173,7 @@ async fn main() -> Result<(), String> {
     // Phase 1: N applied at once, until all are Ready.
     let started = Instant::now();
     stream::iter(0..n)
-        .map(|i| kube.create(notebook(i)))
+        .map(|i| kube.create(NS, kind.manifest(i, NS)))
         .buffer_unordered(args.apply_concurrency.max(1))
         .try_collect::<Vec<_>>()
         .await?;
@@ -215,7 +202,8 @@ async fn main() -> Result<(), String> {
     let calls1 = cloud.calls().await?;
     let rv1 = kube.resource_version().await?;
     println!(
-        "\n== burst: {n} notebooks Ready in {:.1} s (load {})",
+        "\n== burst: {n} {} Ready in {:.1} s (load {})",
+        kind.plural(),
         ready.as_secs_f64(),
         load()
     );
@@ -231,7 +219,7 @@ async fn main() -> Result<(), String> {
     print_calls(&delta(&calls1, &calls0), n);
     let writes = rv1 - rv0;
     println!(
-        "  kube API writes (resourceVersion delta): {writes}; {} by the bench's creates, {} by the operator ({:.2} per notebook)",
+        "  kube API writes (resourceVersion delta): {writes}; {} by the bench's creates, {} by the operator ({:.2} per object)",
         n,
         writes.saturating_sub(n as u64),
         writes.saturating_sub(n as u64) as f64 / n as f64
@@ -264,18 +252,14 @@ async fn main() -> Result<(), String> {
     // Phase 3: drift. A console stop of a fraction of the notebooks, noticed only by the poller.
     let k = ((n as f64 * args.drift_fraction).ceil() as usize).clamp(0, n);
     if let Some(step) = n.checked_div(k) {
-        let names: Vec<String> = (0..k).map(|j| format!("nb-{:05}", j * step)).collect();
+        let names: Vec<String> = (0..k).map(|j| kind.name(j * step)).collect();
         let ids = kube.cloud_ids(NS, &names).await?;
         let calls3 = cloud.calls().await?;
-        let starts = |c: &BTreeMap<String, u64>| {
-            c.get("POST /v1/{project_id}/notebooks/{id}/start")
-                .copied()
-                .unwrap_or(0)
-        };
+        let starts = |c: &BTreeMap<String, u64>| c.get(kind.correction_route()).copied().unwrap_or(0);
         let drift_wall = jiff::Timestamp::now();
         let drifted = Instant::now();
         for id in &ids {
-            cloud.console_stop(id).await?;
+            cloud.console_edit(kind, id).await?;
         }
         let (mut first, mut all, mut fixed) = (None, None, None);
         let mut pending: Vec<String> = names.clone();
@@ -288,7 +272,7 @@ async fn main() -> Result<(), String> {
             if all.is_none() && s >= k as u64 {
                 all = Some(drifted.elapsed());
             }
-            pending = kube.not_yet_corrected(NS, pending, drift_wall).await?;
+            pending = kube.not_yet_corrected(NS, pending, drift_wall, kind.steady_state()).await?;
             if pending.is_empty() && all.is_some() {
                 fixed = Some(drifted.elapsed());
             }
@@ -304,7 +288,8 @@ async fn main() -> Result<(), String> {
                 .unwrap_or("-".into())
         };
         println!(
-            "\n== drift: {k} notebooks stopped in the console (load {})\n  first noticed (start sent) after {}, all noticed after {}, all Ready and RUNNING again after {}",
+            "\n== drift: {k} {} edited in the console (load {})\n  first noticed (correction sent) after {}, all noticed after {}, all Ready and steady again after {}",
+            kind.plural(),
             load(),
             secs(first),
             secs(all),

@@ -10,7 +10,6 @@ use kube::{
     core::Request,
 };
 use modelarts_operator::{
-    api::notebook::Notebook,
     cloud::Credentials,
     runtime::credentials::{OperatorCredentials, Source},
 };
@@ -22,6 +21,82 @@ use tokio::{
 };
 
 pub const SECRET: &str = "modelarts-credentials";
+
+/// The kind a run applies: each has its manifest, its plural, its steady cloud state and the
+/// console edit used for the drift phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchKind {
+    Notebook,
+    Pool,
+    LiteServer,
+}
+
+impl BenchKind {
+    pub fn plural(self) -> &'static str {
+        match self {
+            BenchKind::Notebook => "notebooks",
+            BenchKind::Pool => "resourcepools",
+            BenchKind::LiteServer => "liteservers",
+        }
+    }
+
+    /// The cloud state a corrected object is back in.
+    pub fn steady_state(self) -> &'static str {
+        match self {
+            BenchKind::Pool => "Running",
+            BenchKind::Notebook | BenchKind::LiteServer => "RUNNING",
+        }
+    }
+
+    /// The route whose call shows the operator noticed the drift.
+    pub fn correction_route(self) -> &'static str {
+        match self {
+            BenchKind::Notebook => "POST /v1/{project_id}/notebooks/{id}/start",
+            BenchKind::Pool => "PATCH /v2/{project_id}/pools/{pool_name}",
+            BenchKind::LiteServer => "PUT /v1/{project_id}/dev-servers/{id}/start",
+        }
+    }
+
+    /// Object `i` of a run, in namespace `ns`.
+    pub fn manifest(self, i: usize, ns: &str) -> serde_json::Value {
+        let net = serde_json::json!({"vpcId": UUID, "subnetId": UUID, "securityGroupId": UUID});
+        match self {
+            BenchKind::Notebook => serde_json::json!({
+                "apiVersion": "modelarts.operator.dev/v1alpha1", "kind": "Notebook",
+                "metadata": {"name": format!("nb-{i:05}"), "namespace": ns},
+                "spec": {"flavor": "modelarts.vm.cpu.2u", "image": {"id": NOTEBOOK_IMAGE},
+                         "volume": {"category": "EVS", "ownership": "MANAGED", "capacity": 5},
+                         "tags": {"team": "scale"}}
+            }),
+            BenchKind::Pool => serde_json::json!({
+                "apiVersion": "modelarts.operator.dev/v1alpha1", "kind": "ResourcePool",
+                "metadata": {"name": format!("pool-{i:05}"), "namespace": ns},
+                "spec": {"type": "Dedicate", "scope": ["Train"], "network": {"name": "network-default-0000"},
+                         "resources": [{"flavor": POOL_FLAVOR, "count": 1}], "tags": {"team": "scale"}}
+            }),
+            BenchKind::LiteServer => serde_json::json!({
+                "apiVersion": "modelarts.operator.dev/v1alpha1", "kind": "LiteServer",
+                "metadata": {"name": format!("ls-{i:05}"), "namespace": ns},
+                "spec": {"serverType": "ECS", "flavor": "modelarts.ecs.gpu.t4.8u32g", "image": {"id": ECS_IMAGE},
+                         "network": net, "login": {"keyPairName": "kp-1"}}
+            }),
+        }
+    }
+
+    /// The object names a run creates.
+    pub fn name(self, i: usize) -> String {
+        match self {
+            BenchKind::Notebook => format!("nb-{i:05}"),
+            BenchKind::Pool => format!("pool-{i:05}"),
+            BenchKind::LiteServer => format!("ls-{i:05}"),
+        }
+    }
+}
+
+const NOTEBOOK_IMAGE: &str = "e1a07296-22a8-4f05-8bc8-e936c8e54090";
+const POOL_FLAVOR: &str = "modelarts.vm.cpu.16u64g.d";
+const ECS_IMAGE: &str = "0b9c8d7e-6f5a-4b3c-9d2e-1f0a9b8c7d6e";
+const UUID: &str = "3c1d5f7e-9a2b-4c6d-8e0f-1a2b3c4d5e6f";
 const PROJECT: &str = modelarts_emulator::DEFAULT_PROJECT_ID;
 
 /// An emulator child process; killed when dropped.
@@ -74,6 +149,7 @@ pub fn static_credentials() -> OperatorCredentials {
 /// The bench's own kube client (its own connection pool, apart from the operator's).
 pub struct Kube {
     client: Client,
+    plural: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -141,10 +217,10 @@ pub struct Readiness {
 const NOTEBOOKS: &str = "/apis/modelarts.operator.dev/v1alpha1/namespaces";
 
 impl Kube {
-    pub async fn connect(url: &str) -> Result<Kube, String> {
+    pub async fn connect(url: &str, kind: BenchKind) -> Result<Kube, String> {
         let uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
         let client = Client::try_from(kube::Config::new(uri)).map_err(|e| e.to_string())?;
-        Ok(Kube { client })
+        Ok(Kube { client, plural: kind.plural() })
     }
 
     /// CRDs (Established), the namespace, and the credentials Secret.
@@ -199,13 +275,20 @@ impl Kube {
         Ok(())
     }
 
-    pub async fn create(&self, nb: Notebook) -> Result<(), String> {
-        let api: Api<Notebook> = Api::namespaced(self.client.clone(), &nb.namespace().unwrap_or_default());
+    pub async fn create(&self, ns: &str, obj: serde_json::Value) -> Result<(), String> {
         let pp = PostParams {
             field_manager: Some("scale-bench".into()),
             ..Default::default()
         };
-        api.create(&pp, &nb).await.map(drop).map_err(|e| e.to_string())
+        let body = serde_json::to_vec(&obj).map_err(|e| e.to_string())?;
+        let req = Request::new(format!("{NOTEBOOKS}/{ns}/{}", self.plural))
+            .create(&pp, body)
+            .map_err(|e| e.to_string())?;
+        self.client
+            .request::<serde_json::Value>(req)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     async fn page(&self, ns: &str, token: Option<String>, limit: u32) -> Result<MiniList, String> {
@@ -213,7 +296,7 @@ impl Kube {
         if let Some(token) = token {
             lp = lp.continue_token(&token);
         }
-        let req = Request::new(format!("{NOTEBOOKS}/{ns}/notebooks"))
+        let req = Request::new(format!("{NOTEBOOKS}/{ns}/{}", self.plural))
             .list(&lp)
             .map_err(|e| e.to_string())?;
         self.client
@@ -279,16 +362,17 @@ impl Kube {
         ns: &str,
         pending: Vec<String>,
         since: jiff::Timestamp,
+        steady: &str,
     ) -> Result<Vec<String>, String> {
         // Condition times have second precision: compare with the drift's second.
         let since = since.as_second();
         let mut left = Vec::new();
         for name in pending {
-            let req = Request::new(format!("{NOTEBOOKS}/{ns}/notebooks"))
+            let req = Request::new(format!("{NOTEBOOKS}/{ns}/{}", self.plural))
                 .get(&name, &Default::default())
                 .map_err(|e| e.to_string())?;
             let nb: MiniNotebook = self.client.request(req).await.map_err(|e| e.to_string())?;
-            let running = nb.status.as_ref().and_then(|s| s.cloud_state.as_deref()) == Some("RUNNING");
+            let running = nb.status.as_ref().and_then(|s| s.cloud_state.as_deref()) == Some(steady);
             let flipped = nb
                 .ready()
                 .and_then(|c| c.last_transition_time.as_deref())
@@ -328,22 +412,29 @@ impl Cloud {
             .map_err(|e| e.to_string())
     }
 
-    /// What a user does in the console: stop the notebook behind the operator's back.
-    pub async fn console_stop(&self, id: &str) -> Result<(), String> {
-        let resp = self
-            .http
-            .post(format!(
-                "{}/_emulator/projects/{PROJECT}/notebooks/{id}/action",
-                self.base
-            ))
-            .json(&serde_json::json!({"action": "stop"}))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+    /// What a user does in the console behind the operator's back: stop a notebook or a Lite
+    /// Server, or scale a pool to 2 nodes.
+    pub async fn console_edit(&self, kind: BenchKind, id: &str) -> Result<(), String> {
+        let base = format!("{}/_emulator/projects/{PROJECT}", self.base);
+        let request = match kind {
+            BenchKind::Notebook => self
+                .http
+                .post(format!("{base}/notebooks/{id}/action"))
+                .json(&serde_json::json!({"action": "stop"})),
+            BenchKind::LiteServer => self
+                .http
+                .post(format!("{base}/dev-servers/{id}/action"))
+                .json(&serde_json::json!({"action": "stop"})),
+            BenchKind::Pool => self
+                .http
+                .put(format!("{base}/pools/{id}/nodes"))
+                .json(&serde_json::json!({"flavor": POOL_FLAVOR, "count": 2})),
+        };
+        let resp = request.send().await.map_err(|e| e.to_string())?;
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(format!("console stop {id}: {}", resp.status()))
+            Err(format!("console edit {id}: {}", resp.status()))
         }
     }
 }
