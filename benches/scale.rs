@@ -117,7 +117,11 @@ async fn main() -> Result<(), String> {
     let n = args.count;
     let kind = args.kind;
     let timeout = Duration::from_secs(args.timeout_seconds);
-    println!("scale bench: {n} {}; load average at start {}", kind.plural(), load());
+    println!(
+        "scale bench: {n} {}; load average at start {}",
+        kind.plural(),
+        load()
+    );
 
     let dir = std::env::temp_dir().join(format!("scale-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -272,7 +276,9 @@ async fn main() -> Result<(), String> {
             if all.is_none() && s >= k as u64 {
                 all = Some(drifted.elapsed());
             }
-            pending = kube.not_yet_corrected(NS, pending, drift_wall, kind.steady_state()).await?;
+            pending = kube
+                .not_yet_corrected(NS, pending, drift_wall, kind.steady_state())
+                .await?;
             if pending.is_empty() && all.is_some() {
                 fixed = Some(drifted.elapsed());
             }

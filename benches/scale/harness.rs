@@ -220,7 +220,10 @@ impl Kube {
     pub async fn connect(url: &str, kind: BenchKind) -> Result<Kube, String> {
         let uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
         let client = Client::try_from(kube::Config::new(uri)).map_err(|e| e.to_string())?;
-        Ok(Kube { client, plural: kind.plural() })
+        Ok(Kube {
+            client,
+            plural: kind.plural(),
+        })
     }
 
     /// CRDs (Established), the namespace, and the credentials Secret.
