@@ -178,6 +178,17 @@ pub struct PendingCreate {
     pub name: String,
 }
 
+impl PendingCreate {
+    /// True while a create sent at `requested_at` may still surface (younger than `grace`).
+    /// A malformed timestamp counts as expired: waiting on it would wedge the object forever.
+    pub fn is_recent(&self, grace: std::time::Duration) -> bool {
+        self.requested_at
+            .parse::<jiff::Timestamp>()
+            .map(|t| jiff::Timestamp::now().duration_since(t).unsigned_abs() < grace)
+            .unwrap_or(false)
+    }
+}
+
 /// How to reach the cloud resource.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -402,3 +413,26 @@ macro_rules! delegate_common {
     };
 }
 pub(crate) use delegate_common;
+
+#[cfg(test)]
+mod pending_tests {
+    use super::PendingCreate;
+    use std::time::Duration;
+
+    fn pending(at: &str) -> PendingCreate {
+        PendingCreate {
+            token: "t".into(),
+            requested_at: at.into(),
+            name: "n".into(),
+        }
+    }
+
+    #[test]
+    fn a_pending_create_is_recent_only_within_the_grace_and_a_malformed_time_is_expired() {
+        let grace = Duration::from_secs(120);
+        assert!(pending(&jiff::Timestamp::now().to_string()).is_recent(grace));
+        let old = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(600);
+        assert!(!pending(&old.to_string()).is_recent(grace));
+        assert!(!pending("not a time").is_recent(grace));
+    }
+}

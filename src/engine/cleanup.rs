@@ -47,7 +47,7 @@ pub async fn run<R: CloudResource>(
                     writer.write(status).await?;
                     id
                 }
-                None if pending_is_recent(&pending.requested_at, ctx) => {
+                None if pending.is_recent(ctx.config.create_grace) => {
                     return Err(Error::Waiting {
                         reason: reasons::DELETING,
                         message: "confirming whether the last create succeeded before letting go".into(),
@@ -127,11 +127,4 @@ pub async fn run<R: CloudResource>(
             })
         }
     }
-}
-
-fn pending_is_recent<R: CloudResource>(requested_at: &str, ctx: &Context<R>) -> bool {
-    requested_at
-        .parse::<jiff::Timestamp>()
-        .map(|t| jiff::Timestamp::now().duration_since(t).unsigned_abs() < ctx.config.create_grace)
-        .unwrap_or(false)
 }

@@ -268,7 +268,7 @@ fn refresh_sync_time<R: CloudResource>(
         .last_sync_time()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
         .is_none_or(|t| now.0.duration_since(t).unsigned_abs() >= ctx.config.resync / 2);
-    if stale || writer.would_change(status) {
+    if stale || writer.differs(status) {
         status.set_last_sync_time(Some(now.0.to_string()));
     }
 }
@@ -454,12 +454,7 @@ async fn confirm_or_create<R: CloudResource>(
             writer.write(status).await?;
             return Ok(Ok(remote));
         }
-        let age = pending
-            .requested_at
-            .parse::<jiff::Timestamp>()
-            .map(|t| jiff::Timestamp::now().duration_since(t).unsigned_abs())
-            .unwrap_or_default();
-        if age < cx.ctx.config.create_grace {
+        if pending.is_recent(cx.ctx.config.create_grace) {
             return Ok(Err(Step::Waiting {
                 reason: reasons::CREATING,
                 message: format!(
@@ -544,13 +539,6 @@ async fn cleanup<R: CloudResource>(
     writer: &mut StatusWriter<R>,
 ) -> Result<Step> {
     super::cleanup::run(obj, ctx, status, writer).await
-}
-
-impl<R: CloudResource> StatusWriter<R> {
-    /// True when writing `status` now would send a patch.
-    pub fn would_change(&self, status: &R::Status) -> bool {
-        self.differs(status)
-    }
 }
 
 /// `Controller::run` spawns each reconcile, so its future must be `Send` for every kind.

@@ -54,10 +54,6 @@ impl Resolved {
 
 const PAGE: u32 = 200;
 
-fn tag_list(tags: &Tags) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::new(k, v)).collect()
-}
-
 fn tags_of(tags: Vec<Tag>) -> Tags {
     tags.into_iter()
         .map(|t| (t.key, t.value.unwrap_or_default()))
@@ -281,14 +277,14 @@ impl CloudResource for LiteServer {
                 .map_err(Error::cloud("hyperinstances.tags.delete"))?;
         }
         cx.cloud
-            .create_hyperinstance_tags(id, &tag_list(tags))
+            .create_hyperinstance_tags(id, &Tag::list(tags))
             .await
             .map_err(Error::cloud("hyperinstances.tags.create"))
     }
 
     async fn remove_tags(&self, cx: &Cx<'_, Self>, id: &str, tags: &Tags) -> Result<()> {
         cx.cloud
-            .delete_hyperinstance_tags(id, &tag_list(tags))
+            .delete_hyperinstance_tags(id, &Tag::list(tags))
             .await
             .map_err(Error::cloud("hyperinstances.tags.delete"))
     }

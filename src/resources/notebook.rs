@@ -32,10 +32,6 @@ pub struct Resolved {
 
 const PAGE: u32 = 200;
 
-fn tag_list(tags: &Tags) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::new(k, v)).collect()
-}
-
 fn now_ms() -> i64 {
     crate::cloud::clock::now_ms()
 }
@@ -311,7 +307,7 @@ impl CloudResource for Notebook {
     async fn add_tags(&self, cx: &Cx<'_, Self>, id: &str, tags: &Tags) -> Result<()> {
         let ws = self.spec.workspace_id.as_deref();
         cx.cloud
-            .create_notebook_tags(id, &tag_list(tags), ws)
+            .create_notebook_tags(id, &Tag::list(tags), ws)
             .await
             .map_err(Error::cloud("notebooks.tags.create"))
     }
@@ -319,7 +315,7 @@ impl CloudResource for Notebook {
     async fn remove_tags(&self, cx: &Cx<'_, Self>, id: &str, tags: &Tags) -> Result<()> {
         let ws = self.spec.workspace_id.as_deref();
         cx.cloud
-            .delete_notebook_tags(id, &tag_list(tags), ws)
+            .delete_notebook_tags(id, &Tag::list(tags), ws)
             .await
             .map_err(Error::cloud("notebooks.tags.delete"))
     }

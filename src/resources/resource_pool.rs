@@ -28,10 +28,6 @@ const FILTER_PAGE: u32 = 1000;
 /// Clock slack between the operator and ModelArts when matching a pool to the create that made it.
 const CREATE_SLACK_MS: i64 = 60_000;
 
-fn tag_list(tags: &Tags) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::new(k, v)).collect()
-}
-
 /// `{key, values[]}` as the v1 tag API reports it: one value per key on pools.
 fn tags_of(values: Vec<TagValues>) -> Tags {
     values
@@ -312,14 +308,14 @@ impl CloudResource for ResourcePool {
 
     async fn add_tags(&self, cx: &Cx<'_, Self>, id: &str, tags: &Tags) -> Result<()> {
         cx.cloud
-            .create_pool_tags(id, &tag_list(tags))
+            .create_pool_tags(id, &Tag::list(tags))
             .await
             .map_err(Error::cloud("pools.tags.create"))
     }
 
     async fn remove_tags(&self, cx: &Cx<'_, Self>, id: &str, tags: &Tags) -> Result<()> {
         cx.cloud
-            .delete_pool_tags(id, &tag_list(tags))
+            .delete_pool_tags(id, &Tag::list(tags))
             .await
             .map_err(Error::cloud("pools.tags.delete"))
     }

@@ -21,6 +21,11 @@ impl Tag {
             value: Some(value.into()),
         }
     }
+
+    /// `key → value` pairs as the tag create/delete bodies carry them.
+    pub fn list<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> Vec<Tag> {
+        tags.into_iter().map(|(k, v)| Tag::new(k, v)).collect()
+    }
 }
 
 /// `{tags: [...]}`, the body of tag create/delete calls.
