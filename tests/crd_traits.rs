@@ -84,6 +84,7 @@ fn assert_common_status_round_trips<S: CommonStatus + serde::Serialize>() {
         token: "tok".into(),
         requested_at: "2026-11-22T14:00:00Z".into(),
         name: "nb-1".into(),
+        cloud_sent_ms: Some(1_795_000_000_000),
     };
     status.set_pending_create(Some(pending.clone()));
     status.conditions_mut().push(Condition {

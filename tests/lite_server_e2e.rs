@@ -410,4 +410,27 @@ async fn a_second_object_claiming_the_same_server_gets_a_management_conflict() {
         "the rival changed nothing"
     );
     assert_eq!(server(&env, &id).await.expect("exists")["status"], "RUNNING");
+    // ECS servers carry no tags: deleting the rival must not delete (or stop) the server the
+    // first object manages, although the rival names it in spec.resourceId.
+    env.delete::<LiteServer>("second-claim").await;
+    env.wait_gone::<LiteServer>("second-claim", T).await;
+    assert_eq!(
+        env.calls("DELETE", "/v1/{project_id}/dev-servers/{id}"),
+        0,
+        "the rival deleted nothing"
+    );
+    assert_eq!(env.calls("PUT", "/v1/{project_id}/dev-servers/{id}/stop"), 0);
+    assert_eq!(
+        server(&env, &id).await.expect("still exists")["status"],
+        "RUNNING"
+    );
+    // The owner's deletion still deletes it: the rival left no claim behind.
+    env.delete::<LiteServer>("first-claim").await;
+    env.wait_gone::<LiteServer>("first-claim", T).await;
+    assert!(
+        server(&env, &id)
+            .await
+            .is_none_or(|s| matches!(s["status"].as_str(), Some("DELETING" | "DELETED"))),
+        "the owner's server is deleted with it"
+    );
 }

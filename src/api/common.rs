@@ -176,6 +176,10 @@ pub struct PendingCreate {
     pub requested_at: String,
     /// The cloud-side name the create used, for lookup by name.
     pub name: String,
+    /// When the create was sent by the cloud's clock (epoch milliseconds, from its `Date`
+    /// headers): a resource the cloud made before this is never taken for this create's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_sent_ms: Option<i64>,
 }
 
 impl PendingCreate {
@@ -187,6 +191,14 @@ impl PendingCreate {
             .map(|t| jiff::Timestamp::now().duration_since(t).unsigned_abs() < grace)
             .unwrap_or(false)
     }
+}
+
+/// Where a cloud resource lives.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudScope {
+    pub region: String,
+    pub project_id: String,
 }
 
 /// How to reach the cloud resource.
@@ -225,6 +237,16 @@ pub struct CloudStatus {
     /// A create that was sent but not yet confirmed (crash-safe create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_create: Option<PendingCreate>,
+    /// When this object's create of the cloud resource was confirmed (RFC 3339). Reads are
+    /// eventually consistent: until the grace period after it has passed, a read that does not
+    /// show the resource is waited for, never taken as "deleted" (also after a restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub created_at: Option<String>,
+    /// The region and project the cloud resource lives in, recorded at create or adoption. If
+    /// the object's credentials later point elsewhere, nothing is created, changed or deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_scope: Option<CloudScope>,
     /// `Ready` and `Synced` conditions (kstatus-compatible).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
@@ -265,6 +287,8 @@ pub trait CommonStatus: Default {
     fn set_last_sync_time(&mut self, time: Option<String>);
     fn pending_create(&self) -> Option<&PendingCreate>;
     fn set_pending_create(&mut self, pending: Option<PendingCreate>);
+    fn cloud(&self) -> &CloudStatus;
+    fn cloud_mut(&mut self) -> &mut CloudStatus;
 }
 
 impl CommonSpec for CloudSpec {
@@ -333,6 +357,12 @@ impl CommonStatus for CloudStatus {
     }
     fn set_pending_create(&mut self, pending: Option<PendingCreate>) {
         self.pending_create = pending;
+    }
+    fn cloud(&self) -> &CloudStatus {
+        self
+    }
+    fn cloud_mut(&mut self) -> &mut CloudStatus {
+        self
     }
 }
 
@@ -409,6 +439,12 @@ macro_rules! delegate_common {
             fn set_pending_create(&mut self, pending: Option<$crate::api::common::PendingCreate>) {
                 self.cloud.set_pending_create(pending)
             }
+            fn cloud(&self) -> &$crate::api::common::CloudStatus {
+                &self.cloud
+            }
+            fn cloud_mut(&mut self) -> &mut $crate::api::common::CloudStatus {
+                &mut self.cloud
+            }
         }
     };
 }
@@ -424,6 +460,7 @@ mod pending_tests {
             token: "t".into(),
             requested_at: at.into(),
             name: "n".into(),
+            cloud_sent_ms: None,
         }
     }
 

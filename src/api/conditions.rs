@@ -31,4 +31,11 @@ pub mod reasons {
     /// The operator does not manage this kind of cloud resource (e.g. yearly/monthly billing).
     pub const UNSUPPORTED: &str = "Unsupported";
     pub const WAITING_FOR_SECRET: &str = "WaitingForSecret";
+    /// An earlier create may have made one of several same-name resources, which cannot be
+    /// told apart: nothing is created or adopted until one is visible alone or
+    /// `spec.resourceId` names it.
+    pub const CREATE_UNCERTAIN: &str = "CreateUncertain";
+    /// The object's credentials now point at another region or project than the one its
+    /// cloud resource was created or adopted in.
+    pub const SCOPE_CHANGED: &str = "ScopeChanged";
 }

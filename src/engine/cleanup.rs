@@ -1,9 +1,14 @@
-//! The Cleanup side of the engine: honour managementPolicy and deletionPolicy, never delete what
-//! another object owns, and hold the finalizer until the cloud resource is really gone.
+//! The Cleanup side of the engine: honour managementPolicy and deletionPolicy, delete only what
+//! this object provably owns (see `ownership`), and hold the finalizer until the cloud resource
+//! is really gone: a read that misses a resource created or changed moments ago is not proof.
 use super::{
+    apply::{changing, check_scope, recently_changed, scope_of},
     context::Context,
+    create::{self, Found},
+    identity,
     outcome::{Error, Result, Step},
-    resource::{CloudResource, Cx},
+    ownership,
+    resource::{CloudResource, Cx, Readiness},
     status::StatusWriter,
     tags::{self, OWNER_TAG, Ownership},
 };
@@ -27,7 +32,9 @@ pub async fn run<R: CloudResource>(
     }
     let uid = obj.uid().unwrap_or_default();
     let namespace = obj.namespace().unwrap_or_default();
-    let scoped = ctx.clouds.for_object(&namespace, spec).await?;
+    let scoped = ctx.clouds.for_cleanup(&namespace, spec).await?;
+    let scope = scope_of(&scoped.client);
+    check_scope::<R>(status, &scope)?;
     let resolved = R::Resolved::default();
     let cx = Cx {
         cloud: &scoped.client,
@@ -35,25 +42,27 @@ pub async fn run<R: CloudResource>(
         resolved: &resolved,
     };
 
-    let id = match status.cloud_id().or(spec.resource_id()) {
-        Some(id) => id.to_string(),
+    // Only what this object recorded (its own create, or an adoption it won) is considered:
+    // spec.resourceId alone never licenses a delete.
+    let id = match identity::recorded(obj, status) {
+        Some(id) => id,
         None => match status.pending_create().cloned() {
             // A create may have happened just before the delete: find it rather than leak it.
-            Some(pending) => match obj.find_created(&cx, &pending).await? {
-                Some(remote) => {
+            Some(pending) => match create::find(obj, &cx, &pending).await? {
+                Found::Made(remote) => {
                     let id = R::remote_id(&remote);
-                    status.set_cloud_id(Some(id.clone()));
-                    status.set_pending_create(None);
+                    create::record::<R>(status, &id, &scope, true);
                     writer.write(status).await?;
                     id
                 }
-                None if pending.is_recent(ctx.config.create_grace) => {
+                Found::Uncertain(ids) => return Err(waiting(create::uncertain(&pending, &ids, true))),
+                Found::Nothing if pending.is_recent(ctx.config.create_grace) => {
                     return Err(Error::Waiting {
                         reason: reasons::DELETING,
                         message: "confirming whether the last create succeeded before letting go".into(),
                     });
                 }
-                None => {
+                Found::Nothing => {
                     return Ok(Step::Ready {
                         message: "nothing was created in the cloud".into(),
                     });
@@ -61,33 +70,39 @@ pub async fn run<R: CloudResource>(
             },
             None => {
                 return Ok(Step::Ready {
-                    message: "nothing was created in the cloud".into(),
+                    message: "nothing was created or adopted in the cloud".into(),
                 });
             }
         },
     };
     let Some(remote) = obj.observe(&cx, &id).await? else {
+        if recently_changed(obj, ctx, status) {
+            return Err(Error::Waiting {
+                reason: reasons::DELETING,
+                message: format!(
+                    "{} {id} is not visible yet (reads are eventually consistent); waiting before letting go",
+                    R::KIND
+                ),
+            });
+        }
         return Ok(Step::Ready {
             message: format!("{} {id} is gone", R::KIND),
         });
     };
-    let remote_tags = obj.remote_tags(&remote);
-    if let Some(t) = &remote_tags
-        && let Ownership::Other(owner) = tags::ownership(t, &uid)
-    {
-        tracing::info!(kind = R::KIND, object = %obj.name_any(), %owner, "cloud resource owned by another object; left alone");
+    if let Err(why) = ownership::may_delete(obj, ctx, &remote, &id) {
+        tracing::info!(kind = R::KIND, object = %obj.name_any(), %why, "cloud resource not provably ours; left alone");
         return Ok(Step::Ready {
-            message: format!("{} {id} is owned by another object; left alone", R::KIND),
+            message: format!("{} {id} left alone: {why}", R::KIND),
         });
     }
     match spec.deletion_policy() {
         DeletionPolicy::Retain => {
-            if let Some(t) = &remote_tags
-                && tags::ownership(t, &uid) == Ownership::Ours
+            if let Some(t) = obj.remote_tags(&remote)
+                && tags::ownership(&t, &uid) == Ownership::Ours
             {
                 let owner: Tags = [(OWNER_TAG.to_string(), uid.clone())].into();
+                changing(ctx, &uid, &id);
                 obj.remove_tags(&cx, &id, &owner).await?;
-                ctx.snapshot.mutated(&id);
             }
             ctx.events
                 .normal(
@@ -102,9 +117,20 @@ pub async fn run<R: CloudResource>(
             })
         }
         DeletionPolicy::Delete => {
+            let failed = match obj.readiness(&remote) {
+                Readiness::Failed { reason, message } => Some((reason, message)),
+                _ => None,
+            };
+            changing(ctx, &uid, &id);
             let step = obj.delete(&cx, &remote).await?;
-            ctx.touch(&uid);
-            ctx.snapshot.mutated(&id);
+            // A resource in a failed state (a delete the cloud failed, an ERROR) is asked again
+            // with per-object backoff and one aggregated Warning, not every few seconds.
+            if let Some((state, message)) = failed {
+                return Err(Error::CloudFailed {
+                    state,
+                    message: format!("{message}; asked ModelArts to delete it again, retrying with backoff"),
+                });
+            }
             Err(match step {
                 Step::Ready { message } => {
                     ctx.events
@@ -115,16 +141,28 @@ pub async fn run<R: CloudResource>(
                         message,
                     }
                 }
-                Step::Waiting { reason, message } => Error::Waiting { reason, message },
-                Step::CloudFailed { reason, message } => Error::Waiting {
-                    reason: reasons::DELETING,
+                // A deletion the cloud reports as failed is retried with backoff, not every
+                // few seconds: it rarely heals by itself.
+                Step::CloudFailed { reason, message } => Error::Refused {
+                    reason: reasons::CLOUD_FAILED,
                     message: format!("{reason}: {message}"),
                 },
-                Step::Observed { message } => Error::Waiting {
-                    reason: reasons::DELETING,
-                    message,
-                },
+                other => waiting(other),
             })
         }
+    }
+}
+
+fn waiting(step: Step) -> Error {
+    match step {
+        Step::Waiting { reason, message } => Error::Waiting { reason, message },
+        Step::Ready { message } | Step::Observed { message } => Error::Waiting {
+            reason: reasons::DELETING,
+            message,
+        },
+        Step::CloudFailed { reason, message } => Error::Waiting {
+            reason: reasons::DELETING,
+            message: format!("{reason}: {message}"),
+        },
     }
 }

@@ -27,6 +27,15 @@ pub trait CloudResolver: Send + Sync {
         namespace: &'a str,
         spec: &'a (dyn CommonSpec + Send + Sync),
     ) -> BoxFuture<'a, Result<Arc<ScopedClient>>>;
+    /// As `for_object`, for deleting: a credentials Secret deleted meanwhile (its namespace is
+    /// being deleted) may be stood in for by the last credentials read from it.
+    fn for_cleanup<'a>(
+        &'a self,
+        namespace: &'a str,
+        spec: &'a (dyn CommonSpec + Send + Sync),
+    ) -> BoxFuture<'a, Result<Arc<ScopedClient>>> {
+        self.for_object(namespace, spec)
+    }
 }
 
 /// Tunables of the engine, set from the command line.

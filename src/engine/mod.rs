@@ -1,12 +1,16 @@
 //! The one generic reconcile engine: finalizer, ownership, typed outcomes, conditions, backoff,
 //! events, metrics and the cloud-side snapshot poller. Each kind only implements its trait.
+pub mod apply;
 pub mod backoff;
 pub mod cleanup;
 pub mod conditions;
 pub mod context;
+pub mod create;
 pub mod events;
+pub mod identity;
 pub mod metrics;
 pub mod outcome;
+pub mod ownership;
 pub mod poller;
 pub mod ratelimit;
 pub mod reconciler;

@@ -41,6 +41,18 @@ pub enum Error {
     /// resource's state changes.
     #[error("{message}")]
     Refused { reason: &'static str, message: String },
+    /// The object's credentials now reach another region or project than its resource's;
+    /// retried with backoff, since the fix (a Secret, a flag) is usually outside the spec.
+    #[error("{0}")]
+    ScopeChanged(String),
+    /// The cloud resource sits in a failed state (e.g. a delete the cloud failed): retried with
+    /// per-object backoff, never every few seconds.
+    #[error("{state}: {message}")]
+    CloudFailed { state: String, message: String },
+    /// The reconcile worked on an outdated copy of the object (a guarded write met a newer
+    /// resourceVersion): nothing was decided; the newer copy is reconciled instead.
+    #[error("the object changed while it was reconciled: {0}")]
+    Stale(String),
     /// Not a failure: cleanup must wait (the finalizer stays until the resource is gone).
     #[error("{message}")]
     Waiting { reason: &'static str, message: String },
@@ -95,9 +107,13 @@ impl Error {
             | Error::ManagementConflict(_)
             | Error::CloudResourceMissing(_)
             | Error::Refused { .. } => Class::Terminal,
-            Error::Kube(_) | Error::Credentials(_) | Error::Finalizer(_) | Error::Waiting { .. } => {
-                Class::Retryable
-            }
+            Error::Kube(_)
+            | Error::Credentials(_)
+            | Error::Finalizer(_)
+            | Error::Waiting { .. }
+            | Error::Stale(_)
+            | Error::CloudFailed { .. }
+            | Error::ScopeChanged(_) => Class::Retryable,
         }
     }
 
@@ -111,6 +127,9 @@ impl Error {
             Error::Credentials(_) => reasons::CREDENTIALS,
             Error::CloudResourceMissing(_) => reasons::NOT_FOUND,
             Error::Finalizer(_) => "FinalizerError",
+            Error::Stale(_) => "Stale",
+            Error::CloudFailed { .. } => reasons::CLOUD_FAILED,
+            Error::ScopeChanged(_) => reasons::SCOPE_CHANGED,
             Error::Waiting { reason, .. } | Error::Refused { reason, .. } => reason,
         }
     }

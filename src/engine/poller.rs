@@ -2,11 +2,15 @@
 //! on a jittered interval, refreshes the snapshot, and wakes only the objects whose cloud
 //! resource changed. Cloud reads per object then fall with page size, not with object count.
 use super::{
+    apply::scope_of,
     backoff::jittered,
     context::{Context, ScopedClient},
     resource::CloudResource,
 };
-use crate::api::{common::CommonStatus, conditions::READY};
+use crate::api::{
+    common::{CommonSpec, CommonStatus},
+    conditions::READY,
+};
 use futures::{SinkExt, channel::mpsc::Sender};
 use kube::{
     ResourceExt,
@@ -31,10 +35,22 @@ pub async fn run<R: CloudResource>(
         let objects = store.state();
         record_ready_gauge(&ctx, &objects);
         let mut scopes: BTreeMap<String, Arc<ScopedClient>> = BTreeMap::new();
+        let mut moved = Vec::new();
         for obj in &objects {
             let namespace = obj.namespace().unwrap_or_default();
             if let Ok(scoped) = ctx.clouds.for_object(&namespace, obj.spec()).await {
+                // A Secret or flag now pointing elsewhere changes nothing in the object: wake
+                // it, so it reports the changed scope instead of waiting for its resync.
+                let recorded = obj.status().and_then(|s| s.cloud().cloud_scope.as_ref());
+                if recorded.is_some_and(|r| *r != scope_of(&scoped.client)) {
+                    moved.push(ObjectRef::from_obj(obj.as_ref()));
+                }
                 scopes.entry(scoped.key.clone()).or_insert(scoped);
+            }
+        }
+        for obj in moved {
+            if wake.send(obj).await.is_err() {
+                return;
             }
         }
         for (key, scoped) in scopes {
@@ -56,7 +72,14 @@ pub async fn run<R: CloudResource>(
             }
             let by_id: HashMap<&str, &Arc<R>> = objects
                 .iter()
-                .filter_map(|o| o.status().and_then(|s| s.cloud_id()).map(|id| (id, o)))
+                // ObserveOnly objects and objects in ManagementConflict record no cloud ID
+                // (or not yet): their spec.resourceId names the resource whose drift they report.
+                .filter_map(|o| {
+                    o.status()
+                        .and_then(|s| s.cloud_id())
+                        .or(o.spec().resource_id())
+                        .map(|id| (id, o))
+                })
                 .collect();
             for id in &changed {
                 if let Some(obj) = by_id.get(id.as_str()) {

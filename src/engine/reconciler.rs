@@ -4,12 +4,11 @@ use super::{
     conditions::{self, State},
     context::Context,
     outcome::{Class, Error, Result, Step},
-    resource::{CloudResource, Cx, Readiness},
+    resource::CloudResource,
     status::StatusWriter,
-    tags::{self, OWNER_TAG, Ownership},
 };
 use crate::api::{
-    common::{CommonSpec, CommonStatus, ManagementPolicy, PendingCreate},
+    common::{CommonSpec, CommonStatus, ManagementPolicy},
     conditions::{READY, SYNCED, reasons},
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -39,7 +38,7 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
     let deleting = obj.meta().deletion_timestamp.is_some();
     let api: Api<R> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
     let mut status = obj.status().cloned().unwrap_or_default();
-    let mut writer = StatusWriter::<R>::new(api.clone(), obj.name_any(), &status);
+    let mut writer = StatusWriter::<R>::new(api.clone(), obj.name_any(), &status, obj.resource_version());
 
     if let Some(wait) = ctx.gate_remaining(&uid, generation, status.cloud_id()) {
         return Ok(Action::requeue(wait));
@@ -72,7 +71,7 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
             (&mut status, &mut writer, &mut step, &mut cleaned_up, &ctx);
         finalizer(&api, FINALIZER, obj.clone(), |event| async move {
             let done = match event {
-                FinalizerEvent::Apply(o) => apply(o.as_ref(), ctx, status, writer).await?,
+                FinalizerEvent::Apply(o) => super::apply::run(o.as_ref(), ctx, status, writer).await?,
                 FinalizerEvent::Cleanup(o) => {
                     let done = cleanup(o.as_ref(), ctx, status, writer).await?;
                     *cleaned_up = true;
@@ -100,6 +99,13 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
             ctx.open_gate(&uid);
             let wait = step_conditions::<R>(&obj, &ctx, &mut status, &step, generation, &now);
             (Action::requeue(wait), step_outcome(&step))
+        }
+        // This copy of the object was outdated (the cache lags the API server): nothing was
+        // decided on it and nothing is written from it; the watch brings the newer copy.
+        (Err(Error::Stale(message)), _) => {
+            tracing::debug!(kind = R::KIND, object = %obj.name_any(), %message, "stale copy; reconciling the newer one");
+            ctx.metrics.reconciled(R::KIND, "stale", started.elapsed());
+            return Ok(Action::requeue(ctx.config.waiting));
         }
         (Err(Error::Waiting { reason, message }), _) => {
             let step = Step::Waiting { reason, message };
@@ -270,264 +276,6 @@ fn refresh_sync_time<R: CloudResource>(
         .is_none_or(|t| now.0.duration_since(t).unsigned_abs() >= ctx.config.resync / 2);
     if stale || writer.differs(status) {
         status.set_last_sync_time(Some(now.0.to_string()));
-    }
-}
-
-/// The Apply side: observe, claim or create, converge tags and fields, report readiness.
-async fn apply<R: CloudResource>(
-    obj: &R,
-    ctx: &Context<R>,
-    status: &mut R::Status,
-    writer: &mut StatusWriter<R>,
-) -> Result<Step> {
-    let spec = obj.spec();
-    let uid = obj.uid().unwrap_or_default();
-    let observe_only = spec.management_policy() == ManagementPolicy::ObserveOnly;
-    let namespace = obj.namespace().unwrap_or_default();
-    let scoped = ctx.clouds.for_object(&namespace, spec).await?;
-    let resolved = match obj.resolve(ctx).await? {
-        Ok(resolved) => resolved,
-        Err(step) => return Ok(step),
-    };
-    let cx = Cx {
-        cloud: &scoped.client,
-        ctx,
-        resolved: &resolved,
-    };
-
-    let remote = match status.cloud_id().or(spec.resource_id()).map(str::to_string) {
-        Some(id) => match lookup(obj, &cx, &id).await? {
-            Some(remote) => remote,
-            None if spec.resource_id() == Some(id.as_str()) && status.cloud_id() != Some(id.as_str()) => {
-                return Err(Error::CloudResourceMissing(format!(
-                    "spec.resourceId {id} does not exist in ModelArts: fix the ID or remove it to create a new {}",
-                    R::KIND
-                )));
-            }
-            // Reads are eventually consistent: a resource this operator created or changed
-            // moments ago may not be visible yet, and is not "deleted outside Kubernetes".
-            None if ctx
-                .last_touched(&uid)
-                .is_some_and(|t| t.elapsed() < ctx.config.create_grace) =>
-            {
-                return Ok(Step::Waiting {
-                    reason: reasons::PROGRESSING,
-                    message: format!(
-                        "{} {id} is not visible in ModelArts yet (reads are eventually consistent); looking again",
-                        R::KIND
-                    ),
-                });
-            }
-            None => {
-                return Err(Error::CloudResourceMissing(format!(
-                    "{} {id} no longer exists in ModelArts (deleted outside Kubernetes); the operator never \
-                     recreates it on its own: delete and re-apply this object to create a new one",
-                    R::KIND
-                )));
-            }
-        },
-        None if observe_only => {
-            return Err(Error::InvalidSpec(
-                "managementPolicy ObserveOnly needs spec.resourceId: the operator never creates in this mode"
-                    .into(),
-            ));
-        }
-        None => match confirm_or_create(obj, &cx, status, writer).await? {
-            Ok(remote) => remote,
-            Err(waiting) => return Ok(waiting),
-        },
-    };
-    let id = R::remote_id(&remote);
-    check_conflict(obj, &remote, &id, ctx)?;
-    if status.cloud_id() != Some(id.as_str()) {
-        status.set_cloud_id(Some(id.clone()));
-    }
-    status.set_cloud_state(Some(R::cloud_state(&remote)));
-    obj.status_from(&remote, status);
-    if observe_only {
-        return Ok(match obj.readiness(&remote) {
-            Readiness::Ready(message) => Step::Observed { message },
-            Readiness::Progressing { reason, message } => Step::Waiting { reason, message },
-            Readiness::Failed { reason, message } => Step::CloudFailed { reason, message },
-        });
-    }
-
-    // Checked before the ownership tag is stamped: a resource the kind refuses is not claimed.
-    if let Some(message) = obj.refusal(&remote) {
-        return Err(Error::Refused {
-            reason: reasons::UNSUPPORTED,
-            message,
-        });
-    }
-
-    if let Some(remote_tags) = obj.remote_tags(&remote) {
-        let plan = tags::plan(spec.tags(), Some(&uid), status.managed_tag_keys(), &remote_tags);
-        if !plan.remove.is_empty() {
-            obj.remove_tags(&cx, &id, &plan.remove).await?;
-            ctx.touch(&uid);
-            ctx.snapshot.mutated(&id);
-        }
-        if !plan.upsert.is_empty() {
-            obj.add_tags(&cx, &id, &plan.upsert).await?;
-            ctx.touch(&uid);
-            ctx.snapshot.mutated(&id);
-        }
-        if !plan.is_empty() {
-            let keys: Vec<_> = plan.upsert.keys().chain(plan.remove.keys()).cloned().collect();
-            ctx.events
-                .normal(
-                    &obj.object_ref(&()),
-                    "TagsUpdated",
-                    "Tag",
-                    format!("tags set or removed: {}", keys.join(", ")),
-                )
-                .await;
-        }
-        status.set_managed_tag_keys(plan.managed);
-    }
-
-    let changes = obj.diff(&resolved, &remote, status);
-    if !changes.is_empty() {
-        tracing::info!(kind = R::KIND, object = %obj.name_any(), ?changes, "updating cloud resource");
-        let step = obj.update(&cx, &remote, &changes, status).await?;
-        ctx.touch(&uid);
-        ctx.snapshot.mutated(&id);
-        ctx.events
-            .normal(&obj.object_ref(&()), "Updating", "Update", format!("{changes:?}"))
-            .await;
-        return Ok(step);
-    }
-    Ok(match obj.readiness(&remote) {
-        Readiness::Ready(message) => Step::Ready { message },
-        Readiness::Progressing { reason, message } => Step::Waiting { reason, message },
-        Readiness::Failed { reason, message } => Step::CloudFailed { reason, message },
-    })
-}
-
-/// Reads the cloud resource, from a fresh snapshot entry when there is one; a GET's settled
-/// answer goes into the snapshot, so the reconcile its status write triggers needs no second GET.
-async fn lookup<R: CloudResource>(obj: &R, cx: &Cx<'_, R>, id: &str) -> Result<Option<R::Remote>> {
-    let uid = obj.uid().unwrap_or_default();
-    let ctx = cx.ctx;
-    let reader = reader_key(obj);
-    if let Some(remote) = ctx
-        .snapshot
-        .fresh(id, ctx.config.snapshot_max_age, ctx.last_touched(&uid), reader)
-    {
-        return Ok(Some(remote));
-    }
-    let read_at = Instant::now();
-    let remote = obj.observe(cx, id).await?;
-    // Only a settled state is kept: a transitional one must be read again on the next
-    // (short) waiting requeue, not at the poller's pace.
-    if let Some(remote) = &remote
-        && !matches!(obj.readiness(remote), Readiness::Progressing { .. })
-    {
-        ctx.snapshot.observed(id, remote.clone(), read_at, reader);
-    }
-    Ok(remote)
-}
-
-/// Identifies an object as the user last changed it (UID, generation, annotations), not its
-/// status: the reconcile its own status write triggers matches, a user's edit does not.
-fn reader_key<R: CloudResource>(obj: &R) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    obj.meta().uid.hash(&mut h);
-    obj.meta().generation.hash(&mut h);
-    obj.meta().annotations.hash(&mut h);
-    h.finish()
-}
-
-/// Finds the resource an earlier, unconfirmed create made, or creates one. `Err(step)` means
-/// "wait": an earlier create may still surface, and creating now could duplicate it.
-async fn confirm_or_create<R: CloudResource>(
-    obj: &R,
-    cx: &Cx<'_, R>,
-    status: &mut R::Status,
-    writer: &mut StatusWriter<R>,
-) -> Result<Result<R::Remote, Step>> {
-    if let Some(pending) = status.pending_create().cloned() {
-        if let Some(remote) = obj.find_created(cx, &pending).await? {
-            status.set_cloud_id(Some(R::remote_id(&remote)));
-            status.set_pending_create(None);
-            writer.write(status).await?;
-            return Ok(Ok(remote));
-        }
-        if pending.is_recent(cx.ctx.config.create_grace) {
-            return Ok(Err(Step::Waiting {
-                reason: reasons::CREATING,
-                message: format!(
-                    "confirming whether the create sent at {} succeeded before trying again",
-                    pending.requested_at
-                ),
-            }));
-        }
-        tracing::info!(kind = R::KIND, object = %obj.name_any(), "earlier create never surfaced; creating again");
-    }
-    let pending = PendingCreate {
-        token: uuid::Uuid::new_v4().to_string(),
-        requested_at: jiff::Timestamp::now().to_string(),
-        name: obj.cloud_name(),
-    };
-    status.set_pending_create(Some(pending));
-    // The marker must be stored before the create is sent, or a crash right after could leak.
-    writer.write(status).await?;
-    cx.ctx.touch(&obj.uid().unwrap_or_default());
-    match obj.create(cx).await {
-        Ok(remote) => {
-            let id = R::remote_id(&remote);
-            status.set_cloud_id(Some(id.clone()));
-            status.set_pending_create(None);
-            writer.write(status).await?;
-            cx.ctx
-                .events
-                .normal(
-                    &obj.object_ref(&()),
-                    "Created",
-                    "Create",
-                    format!("created {} {id}", R::KIND),
-                )
-                .await;
-            Ok(Ok(remote))
-        }
-        Err(err) => {
-            if err.surely_not_applied() {
-                status.set_pending_create(None);
-            }
-            Err(err)
-        }
-    }
-}
-
-/// Refuses to manage a cloud resource another object owns (by tag, or by the cluster's cache).
-fn check_conflict<R: CloudResource>(obj: &R, remote: &R::Remote, id: &str, ctx: &Context<R>) -> Result<()> {
-    let uid = obj.uid().unwrap_or_default();
-    if let Some(remote_tags) = obj.remote_tags(remote)
-        && let Ownership::Other(owner) = tags::ownership(&remote_tags, &uid)
-    {
-        return Err(Error::ManagementConflict(format!(
-            "{} {id} is managed by another object (tag {OWNER_TAG}={owner}); this object will not change it",
-            R::KIND
-        )));
-    }
-    let Some(store) = &ctx.store else { return Ok(()) };
-    let mine_recorded = obj.status().and_then(|s| s.cloud_id()) == Some(id);
-    // Runs on every reconcile over the whole cache: `find` borrows in place (no copy of the
-    // cache, no String per object) and the cloud ID, which rarely matches, is compared first.
-    let rival = store.find(|other| {
-        other.status().and_then(|s| s.cloud_id()) == Some(id)
-            && other.meta().uid.as_deref() != Some(uid.as_str())
-            && (!mine_recorded || other.meta().creation_timestamp < obj.meta().creation_timestamp)
-    });
-    match rival {
-        Some(other) => Err(Error::ManagementConflict(format!(
-            "{} {id} is already managed by {}/{}; this object will not change it",
-            R::KIND,
-            other.namespace().unwrap_or_default(),
-            other.name_any()
-        ))),
-        None => Ok(()),
     }
 }
 

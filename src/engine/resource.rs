@@ -59,6 +59,8 @@ pub trait CloudResource:
     /// The cloud resource's tags, or `None` when this resource has no tag API.
     fn remote_tags(&self, remote: &Self::Remote) -> Option<Tags>;
     fn cloud_state(remote: &Self::Remote) -> String;
+    /// When the cloud made the resource, by the cloud's clock (epoch milliseconds), if it says.
+    fn created_at_ms(remote: &Self::Remote) -> Option<i64>;
     /// Field-level differences between the spec and the cloud (tags excluded: the engine
     /// manages those). Empty means up to date.
     fn diff(
@@ -92,13 +94,19 @@ pub trait CloudResource:
         cx: &Cx<'_, Self>,
         id: &str,
     ) -> impl Future<Output = Result<Option<Self::Remote>>> + Send;
-    /// After an uncertain create: finds the resource that create made, by ownership tag or by
-    /// name and creation time, so the engine never creates twice.
+    /// After an uncertain create: every live cloud resource that may be what that create made
+    /// (this name, or this object's owner tag), with its tags where the kind has them. The
+    /// engine (`create::pick`) decides which, if any, it made.
     fn find_created(
         &self,
         cx: &Cx<'_, Self>,
         pending: &PendingCreate,
-    ) -> impl Future<Output = Result<Option<Self::Remote>>> + Send;
+    ) -> impl Future<Output = Result<Vec<Self::Remote>>> + Send;
+    /// A resource carrying this object's owner tag, where the kind's API can filter by tag
+    /// (looked for before a first create of an object that may have lost its status).
+    fn find_owned(&self, _cx: &Cx<'_, Self>) -> impl Future<Output = Result<Option<Self::Remote>>> + Send {
+        async { Ok(None) }
+    }
     fn create(&self, cx: &Cx<'_, Self>) -> impl Future<Output = Result<Self::Remote>> + Send;
     /// Applies (part of) the changes; returns `Waiting` while a multi-step choreography runs.
     /// May record what it did in `status` (e.g. that the operator stopped the resource).

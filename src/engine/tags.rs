@@ -44,6 +44,13 @@ impl TagPlan {
     }
 }
 
+/// The managed key set widened by the keys of `desired`: what status must hold before a tag
+/// write is sent, so a key the write may have set is remembered even if its answer is lost.
+pub fn with_keys(managed: &[String], desired: &Tags) -> Vec<String> {
+    let keys: BTreeSet<&String> = managed.iter().chain(desired.keys()).collect();
+    keys.into_iter().cloned().collect()
+}
+
 /// Plans the tag changes. `owner_uid` is `Some` when the ownership tag must be present.
 pub fn plan(
     desired: &Tags,

@@ -95,6 +95,12 @@ impl CloudResource for LiteServer {
             Remote::Supernode(sn) => Some(sn.tags.clone()),
         }
     }
+    fn created_at_ms(remote: &Remote) -> Option<i64> {
+        match remote {
+            Remote::Server(s) => s.create_at,
+            Remote::Supernode(sn) => sn.hyper.create_at,
+        }
+    }
     fn cloud_state(remote: &Remote) -> String {
         plan::cloud_state(remote)
     }
@@ -143,18 +149,13 @@ impl CloudResource for LiteServer {
         }
     }
 
-    async fn find_created(&self, cx: &Cx<'_, Self>, pending: &PendingCreate) -> Result<Option<Remote>> {
-        // The create body takes no tags, so an unconfirmed create is found by its exact name,
-        // made no earlier than the create was sent, and not claimed by another object.
-        let sent_ms = pending
-            .requested_at
-            .parse::<jiff::Timestamp>()
-            .map(|t| t.as_millisecond())
-            .unwrap_or(0);
+    async fn find_created(&self, cx: &Cx<'_, Self>, pending: &PendingCreate) -> Result<Vec<Remote>> {
+        // The create body takes no tags: candidates are found by their exact name; the engine
+        // tells which, if any, this create made.
         if is_hps(self) {
-            self.find_supernode(cx, pending, sent_ms).await
+            self.find_supernode(cx, pending).await
         } else {
-            self.find_server(cx, pending, sent_ms).await
+            self.find_server(cx, pending).await
         }
     }
 

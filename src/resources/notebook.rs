@@ -62,6 +62,9 @@ impl CloudResource for Notebook {
                 .collect(),
         )
     }
+    fn created_at_ms(remote: &Remote) -> Option<i64> {
+        remote.lease.as_ref().and_then(|l| l.create_at)
+    }
     fn cloud_state(remote: &Remote) -> String {
         remote.status.clone()
     }
@@ -128,9 +131,9 @@ impl CloudResource for Notebook {
         }
     }
 
-    async fn find_created(&self, cx: &Cx<'_, Self>, pending: &PendingCreate) -> Result<Option<Remote>> {
-        // Notebook create takes no tags, so an unconfirmed create is found by its exact name,
-        // unclaimed (or claimed by us), and started no earlier than the create was sent.
+    async fn find_created(&self, cx: &Cx<'_, Self>, pending: &PendingCreate) -> Result<Vec<Remote>> {
+        // Notebook create takes no tags: candidates are the live notebooks of the exact name
+        // (the name filter is fuzzy); the engine tells which, if any, this create made.
         let filter = NotebookFilter {
             name: Some(pending.name.clone()),
             ..Default::default()
@@ -140,29 +143,27 @@ impl CloudResource for Notebook {
             .list_all_notebooks(&filter, PAGE)
             .await
             .map_err(Error::cloud("notebooks.list"))?;
-        let uid = self.uid().unwrap_or_default();
-        let sent_ms = pending
-            .requested_at
-            .parse::<jiff::Timestamp>()
-            .map(|t| t.as_millisecond())
-            .unwrap_or(0);
-        let mut candidates: Vec<Remote> = found
+        Ok(found
             .into_iter()
-            .filter(|nb| nb.name == pending.name && nb.status != "DELETED")
-            .filter(
-                |nb| match ownership(&self.remote_tags(nb).unwrap_or_default(), &uid) {
-                    Ownership::Ours => true,
-                    Ownership::Other(_) => false,
-                    Ownership::Unclaimed => nb
-                        .lease
-                        .as_ref()
-                        .and_then(|l| l.create_at)
-                        .is_none_or(|c| c + 60_000 >= sent_ms),
-                },
-            )
-            .collect();
-        candidates.sort_by_key(|nb| nb.lease.as_ref().and_then(|l| l.create_at).unwrap_or(i64::MAX));
-        Ok(candidates.into_iter().next())
+            .filter(|nb| nb.name == pending.name && !matches!(nb.status.as_str(), "DELETED" | "DELETING"))
+            .collect())
+    }
+
+    async fn find_owned(&self, cx: &Cx<'_, Self>) -> Result<Option<Remote>> {
+        let filter = NotebookFilter {
+            tags: vec![(OWNER_TAG.to_string(), self.uid().unwrap_or_default())],
+            ..Default::default()
+        };
+        let found = cx
+            .cloud
+            .list_all_notebooks(&filter, PAGE)
+            .await
+            .map_err(Error::cloud("notebooks.list"))?;
+        let uid = self.uid().unwrap_or_default();
+        Ok(found.into_iter().find(|nb| {
+            nb.status != "DELETED"
+                && ownership(&self.remote_tags(nb).unwrap_or_default(), &uid) == Ownership::Ours
+        }))
     }
 
     async fn create(&self, cx: &Cx<'_, Self>) -> Result<Remote> {

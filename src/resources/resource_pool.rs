@@ -25,8 +25,6 @@ use plan::{Change, Remote};
 
 /// Largest page the tag filter API serves (seed 003).
 const FILTER_PAGE: u32 = 1000;
-/// Clock slack between the operator and ModelArts when matching a pool to the create that made it.
-const CREATE_SLACK_MS: i64 = 60_000;
 
 /// `{key, values[]}` as the v1 tag API reports it: one value per key on pools.
 fn tags_of(values: Vec<TagValues>) -> Tags {
@@ -98,6 +96,9 @@ impl CloudResource for ResourcePool {
     fn remote_tags(&self, remote: &Remote) -> Option<Tags> {
         Some(remote.tags.clone())
     }
+    fn created_at_ms(remote: &Remote) -> Option<i64> {
+        created_ms(&remote.pool)
+    }
     fn cloud_state(remote: &Remote) -> String {
         remote.pool.status.phase.clone().unwrap_or_default()
     }
@@ -128,13 +129,57 @@ impl CloudResource for ResourcePool {
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(Error::cloud("pools.show")(e)),
         };
-        // The pool may vanish between the two reads; then it is gone.
-        Ok(self.tags(cx.cloud, id).await?.map(|tags| Remote { pool, tags }))
+        match self.tags(cx.cloud, id).await? {
+            Some(tags) => Ok(Some(Remote { pool, tags })),
+            // The pool was just read: a tag read that misses it proves nothing about the pool
+            // (it may be lagging); the pool is gone only when a read of the pool says so.
+            None => match cx.cloud.show_pool(id).await {
+                Err(e) if e.is_not_found() => Ok(None),
+                _ => Err(Error::Waiting {
+                    reason: reasons::PROGRESSING,
+                    message: format!(
+                        "the tags of pool {id} cannot be read yet (not found right after the pool was read); reading again"
+                    ),
+                }),
+            },
+        }
     }
 
-    async fn find_created(&self, cx: &Cx<'_, Self>, pending: &PendingCreate) -> Result<Option<Remote>> {
-        let uid = self.uid().unwrap_or_default();
+    async fn find_created(&self, cx: &Cx<'_, Self>, pending: &PendingCreate) -> Result<Vec<Remote>> {
         // Tagged already (the crash came after the ownership tag): the tag filter API finds it.
+        if let Some(owned) = self.find_owned(cx).await? {
+            return Ok(vec![owned]);
+        }
+        // Untagged: the create response was lost before the tag went on. Candidates carry the
+        // display name label; the engine tells which, if any, this create made.
+        let filter = PoolFilter {
+            workspace_id: self.spec.workspace_id.clone(),
+            label_selector: Some(format!("{LABEL_NAME}={}", pending.name)),
+            status: None,
+        };
+        let pools: Vec<Pool> = cx
+            .cloud
+            .list_pools(&filter)
+            .await
+            .map_err(Error::cloud("pools.list"))?
+            .into_iter()
+            .filter(|p| p.metadata.labels.get(LABEL_NAME) == Some(&pending.name))
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect();
+        let mut candidates = Vec::new();
+        for pool in pools {
+            let id = pool.metadata.name.clone();
+            // A pool whose tags cannot be read now is still a candidate of unknown owner: it
+            // is only skipped when it is gone.
+            if let Some(remote) = self.observe(cx, &id).await? {
+                candidates.push(remote);
+            }
+        }
+        Ok(candidates)
+    }
+
+    async fn find_owned(&self, cx: &Cx<'_, Self>) -> Result<Option<Remote>> {
+        let uid = self.uid().unwrap_or_default();
         let request = TagFilterRequest {
             tags: vec![TagFilter {
                 key: OWNER_TAG.into(),
@@ -149,7 +194,7 @@ impl CloudResource for ResourcePool {
         {
             Ok(found) => found.resources,
             // Passing trouble is retried; a region without this (SDK-less) API falls back to
-            // the label lookup below, which finds tagged pools as well.
+            // the label lookup of `find_created`, which finds tagged pools as well.
             Err(e) if matches!(e.kind(), ErrorKind::Transient | ErrorKind::Throttled) => {
                 return Err(Error::cloud("pools.tags.filter")(e));
             }
@@ -159,40 +204,10 @@ impl CloudResource for ResourcePool {
             }
         };
         for hit in tagged {
-            if let Some(remote) = self.observe(cx, &hit.resource_id).await? {
+            if let Some(remote) = self.observe(cx, &hit.resource_id).await?
+                && ownership(&remote.tags, &uid) == Ownership::Ours
+            {
                 return Ok(Some(remote));
-            }
-        }
-        // Untagged: the create response was lost before the tag went on. Match the display name
-        // label, created no earlier than the request, and claimed by nobody else.
-        let filter = PoolFilter {
-            workspace_id: self.spec.workspace_id.clone(),
-            label_selector: Some(format!("{LABEL_NAME}={}", pending.name)),
-            status: None,
-        };
-        let sent_ms = pending
-            .requested_at
-            .parse::<jiff::Timestamp>()
-            .map(|t| t.as_millisecond())
-            .unwrap_or(0);
-        let mut candidates: Vec<Pool> = cx
-            .cloud
-            .list_pools(&filter)
-            .await
-            .map_err(Error::cloud("pools.list"))?
-            .into_iter()
-            .filter(|p| p.metadata.labels.get(LABEL_NAME) == Some(&pending.name))
-            .filter(|p| p.metadata.deletion_timestamp.is_none())
-            .filter(|p| created_ms(p).is_none_or(|c| c + CREATE_SLACK_MS >= sent_ms))
-            .collect();
-        candidates.sort_by_key(|p| created_ms(p).unwrap_or(i64::MAX));
-        for pool in candidates {
-            let id = pool.metadata.name.clone();
-            let Some(tags) = self.tags(cx.cloud, &id).await? else {
-                continue;
-            };
-            if matches!(ownership(&tags, &uid), Ownership::Ours | Ownership::Unclaimed) {
-                return Ok(Some(Remote { pool, tags }));
             }
         }
         Ok(None)

@@ -101,7 +101,10 @@ impl Resolver {
         }
     }
 
-    async fn secret_source(&self, namespace: &str, name: &str) -> Result<Source> {
+    /// `last_good`: a Secret that is gone may be stood in for by the last credentials read from
+    /// it. Cleanup asks for that: a namespace being deleted takes its Secrets with it while its
+    /// objects still wait to delete their cloud resources.
+    async fn secret_source(&self, namespace: &str, name: &str, last_good: bool) -> Result<Source> {
         let key = (namespace.to_string(), name.to_string());
         {
             let cache = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
@@ -112,12 +115,20 @@ impl Resolver {
             }
         }
         let api: Api<Secret> = Api::namespaced(self.kube.clone(), namespace);
-        let secret = api.get(name).await.map_err(|e| match e {
-            kube::Error::Api(s) if s.code == 404 => {
-                Error::Credentials(format!("Secret {namespace}/{name} not found"))
+        let secret = match api.get(name).await {
+            Ok(secret) => secret,
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                let cache = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+                if last_good && let Some((_, source)) = cache.get(&key) {
+                    tracing::info!(%namespace, secret = %name, "Secret is gone; cleaning up with the last credentials read from it");
+                    return Ok(source.clone());
+                }
+                return Err(Error::Credentials(format!(
+                    "Secret {namespace}/{name} not found: create it with accessKey and secretKey, or fix spec.credentialsSecretRef"
+                )));
             }
-            other => Error::Kube(other),
-        })?;
+            Err(other) => return Err(Error::Kube(other)),
+        };
         let source = parse_secret(&secret)
             .map_err(|rule| Error::Credentials(format!("Secret {namespace}/{name}: {rule}")))?;
         let mut cache = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
@@ -129,16 +140,17 @@ impl Resolver {
         &self,
         namespace: &str,
         spec: &(dyn CommonSpec + Send + Sync),
+        last_good: bool,
     ) -> Result<Arc<ScopedClient>> {
         let (origin, source) = match spec.credentials_secret_ref() {
             Some(r) => (
                 format!("secret:{namespace}/{}", r.name),
-                self.secret_source(namespace, &r.name).await?,
+                self.secret_source(namespace, &r.name, last_good).await?,
             ),
             None => match &self.config.operator {
                 OperatorCredentials::Secret { namespace, name } => (
                     format!("secret:{namespace}/{name}"),
-                    self.secret_source(namespace, name).await?,
+                    self.secret_source(namespace, name, last_good).await?,
                 ),
                 OperatorCredentials::Static(source) => ("operator".to_string(), source.clone()),
                 OperatorCredentials::None => {
@@ -202,7 +214,15 @@ impl CloudResolver for Resolver {
         namespace: &'a str,
         spec: &'a (dyn CommonSpec + Send + Sync),
     ) -> BoxFuture<'a, Result<Arc<ScopedClient>>> {
-        Box::pin(self.resolve(namespace, spec))
+        Box::pin(self.resolve(namespace, spec, false))
+    }
+
+    fn for_cleanup<'a>(
+        &'a self,
+        namespace: &'a str,
+        spec: &'a (dyn CommonSpec + Send + Sync),
+    ) -> BoxFuture<'a, Result<Arc<ScopedClient>>> {
+        Box::pin(self.resolve(namespace, spec, true))
     }
 }
 

@@ -136,13 +136,37 @@ pub async fn kube_client(kubeconfig: Option<&PathBuf>) -> Result<kube::Client, S
     kube::Client::try_from(config).map_err(|e| e.to_string())
 }
 
+/// Checks that the CRDs are served. Only a 404 means "not installed"; anything else (the API
+/// server restarting, a network blip) is retried with backoff for about two minutes.
+pub async fn wait_for_crds(client: &kube::Client) -> Result<(), String> {
+    let notebooks: Api<Notebook> = Api::all(client.clone());
+    let mut delay = std::time::Duration::from_millis(500);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        match notebooks.list(&ListParams::default().limit(1)).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                return Err(format!(
+                    "the Notebook CRD is not installed ({}); install the CRDs first: modelarts-operator crds | kubectl apply -f -",
+                    s.message
+                ));
+            }
+            Err(e) if std::time::Instant::now() >= deadline => {
+                return Err(format!("cannot reach the Kubernetes API to list Notebooks: {e}"));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?delay, "cannot list Notebooks yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(15));
+            }
+        }
+    }
+}
+
 pub async fn run(args: RunArgs) -> Result<(), String> {
     init_logging(args.log_format);
     let client = kube_client(args.kubeconfig.as_ref()).await?;
-    let notebooks: Api<Notebook> = Api::all(client.clone());
-    notebooks.list(&ListParams::default().limit(1)).await.map_err(|e| {
-        format!("cannot list Notebooks ({e}); install the CRDs first: modelarts-operator crds | kubectl apply -f -")
-    })?;
+    wait_for_crds(&client).await?;
     let config = args.operator_config(args.operator_credentials()?);
     let metrics = Metrics::default();
     let health = Health::default();

@@ -152,6 +152,20 @@ impl Control {
         })
     }
 
+    /// Every stored resource of `kind` as `get` shows it (for counting the cloud in tests):
+    /// hidden (eventually consistent) ones included, deleted ones as their final state.
+    pub fn list(&self, project: &str, kind: Kind) -> Vec<Value> {
+        let ids = self.shared.with_project(project, |p, _, _| match kind {
+            Kind::Notebook => p.notebooks.ids(),
+            Kind::Pool => p.pools.ids(),
+            Kind::Server => p.servers.ids(),
+            Kind::Hyperinstance => p.servers.hyper_ids(),
+        });
+        ids.iter()
+            .filter_map(|id| self.get(project, kind, id).ok())
+            .collect()
+    }
+
     /// Out-of-band status change, as if the platform or a console user did it.
     pub fn set_status(&self, project: &str, kind: Kind, id: &str, status: &str) -> ApiResult<()> {
         self.shared.with_project(project, |p, ctx, _| match kind {

@@ -7,40 +7,26 @@ use super::{
 };
 use crate::{
     api::{
-        common::{CommonStatus, PendingCreate},
+        common::PendingCreate,
         conditions::reasons,
         lite_server::{LiteServer, LiteServerStatus, ScaleDownRecord},
     },
     cloud::{
         ModelArtsClient,
-        lite_servers::{Hyperinstance, ScaleDownRequest, Server, ServerFilter},
+        lite_servers::{Hyperinstance, ScaleDownRequest, ServerFilter},
     },
     engine::{
         context::Context,
         outcome::{Error, Result, Step},
         resource::Cx,
-        tags::{Ownership, ownership},
     },
 };
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Resource, ResourceExt};
 
 const PAGE: u32 = super::PAGE;
-/// Slack between the operator's clock and the cloud's when matching an uncertain create.
-const CLOCK_SLACK_MS: i64 = 60_000;
 
 impl LiteServer {
-    /// True when another LiteServer in the cluster already records this cloud ID.
-    pub(super) fn claimed_by_other(&self, ctx: &Context<Self>, id: &str) -> bool {
-        let uid = self.uid();
-        ctx.store.as_ref().is_some_and(|store| {
-            store
-                .state()
-                .iter()
-                .any(|o| o.uid() != uid && o.status.as_ref().and_then(|s| s.cloud_id()) == Some(id))
-        })
-    }
-
     pub(super) async fn observe_supernode(
         &self,
         cloud: &ModelArtsClient,
@@ -54,7 +40,20 @@ impl LiteServer {
         };
         let tags = match cloud.list_hyperinstance_tags(id).await {
             Ok(tags) => tags_of(tags),
-            Err(e) if e.is_not_found() => return Ok(None),
+            // The supernode was just read: a tag read that misses it proves nothing (it may be
+            // lagging); the supernode is gone only when a read of it says so.
+            Err(e) if e.is_not_found() => {
+                return match cloud.show_hyperinstance(id).await {
+                    Ok(h) if h.status == "TERMINATED" => Ok(None),
+                    Err(e) if e.is_not_found() => Ok(None),
+                    _ => Err(Error::Waiting {
+                        reason: reasons::PROGRESSING,
+                        message: format!(
+                            "the tags of supernode {id} cannot be read yet (not found right after it was read); reading again"
+                        ),
+                    }),
+                };
+            }
             Err(e) => return Err(Error::cloud("hyperinstances.tags.show")(e)),
         };
         Ok(Some(Remote::Supernode(Supernode { hyper, tags })))
@@ -129,53 +128,41 @@ impl LiteServer {
         &self,
         cx: &Cx<'_, Self>,
         pending: &PendingCreate,
-        sent_ms: i64,
-    ) -> Result<Option<Remote>> {
+    ) -> Result<Vec<Remote>> {
         let all = cx
             .cloud
             .list_all_servers(&ServerFilter::default(), PAGE)
             .await
             .map_err(Error::cloud("servers.list"))?;
-        let mut found: Vec<Server> = all
+        Ok(all
             .into_iter()
             .filter(|s| s.name == pending.name && !is_child(s))
             .filter(|s| !matches!(s.status.as_str(), "DELETING" | "DELETED"))
-            .filter(|s| s.create_at.is_none_or(|c| c + CLOCK_SLACK_MS >= sent_ms))
-            .filter(|s| !self.claimed_by_other(cx.ctx, &s.id))
-            .collect();
-        found.sort_by_key(|s| s.create_at.unwrap_or(i64::MAX));
-        Ok(found.into_iter().next().map(Remote::Server))
+            .map(Remote::Server)
+            .collect())
     }
 
     pub(super) async fn find_supernode(
         &self,
         cx: &Cx<'_, Self>,
         pending: &PendingCreate,
-        sent_ms: i64,
-    ) -> Result<Option<Remote>> {
+    ) -> Result<Vec<Remote>> {
         let all = cx
             .cloud
             .list_all_hyperinstances(&ServerFilter::default(), PAGE)
             .await
             .map_err(Error::cloud("hyperinstances.list"))?;
-        let mut found: Vec<Hyperinstance> = all
+        let mut candidates = Vec::new();
+        for h in all
             .into_iter()
             .filter(|h| h.name.as_deref() == Some(pending.name.as_str()))
             .filter(|h| !matches!(h.status.as_str(), "TERMINATING" | "TERMINATED"))
-            .filter(|h| h.create_at.is_none_or(|c| c + CLOCK_SLACK_MS >= sent_ms))
-            .filter(|h| !self.claimed_by_other(cx.ctx, &h.id))
-            .collect();
-        found.sort_by_key(|h| h.create_at.unwrap_or(i64::MAX));
-        let uid = self.uid().unwrap_or_default();
-        for h in found {
-            if let Some(remote) = self.observe_supernode(cx.cloud, &h.id).await?
-                && let Remote::Supernode(sn) = &remote
-                && !matches!(ownership(&sn.tags, &uid), Ownership::Other(_))
-            {
-                return Ok(Some(remote));
+        {
+            if let Some(remote) = self.observe_supernode(cx.cloud, &h.id).await? {
+                candidates.push(remote);
             }
         }
-        Ok(None)
+        Ok(candidates)
     }
 
     /// Starts or stops a supernode: the whole hyperinstance when every node can take the action,

@@ -48,6 +48,13 @@ impl Notebooks {
         self.by_seq.is_empty()
     }
 
+    /// IDs of every stored resource, hidden (eventually consistent) ones included.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.index.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     pub fn create(&mut self, req: CreateRequest, seq: u64, ctx: &Ctx<'_>) -> Value {
         let now = ctx.now;
         let id = uuid::Uuid::new_v4().to_string();

@@ -60,6 +60,13 @@ impl Pools {
         self.by_seq.is_empty()
     }
 
+    /// IDs of every stored resource, hidden (eventually consistent) ones included.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.index.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     /// Every project starts with one Active network, as a console-created default would be.
     fn seed(&mut self, now: i64) {
         if !self.seeded {

@@ -28,6 +28,22 @@ pub struct Servers {
     hindex: HashMap<String, u64>,
 }
 
+impl Servers {
+    /// IDs of every stored server (supernode nodes included), hidden ones included.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.index.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// IDs of every stored hyperinstance (supernode), hidden ones included.
+    pub fn hyper_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.hindex.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+}
+
 fn not_found(id: &str) -> ApiError {
     ApiError::not_found(codes::SERVER_NOT_FOUND, "Server", id)
 }
