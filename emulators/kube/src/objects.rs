@@ -125,12 +125,8 @@ pub fn create(
             ));
         }
     };
-    if def.namespaced && state.get("/namespaces", "", &ns).is_none() {
-        let ns_def = state
-            .registry
-            .get("", "v1", "namespaces")
-            .ok_or_else(|| ApiError::internal("no namespaces"))?;
-        return Err(ApiError::not_found(&ns_def, &ns));
+    if def.namespaced {
+        crate::namespaces::admit_create(state, def, &ns, &name)?;
     }
     if state.get(&def.storage_key(), &ns, &name).is_some() {
         return Err(ApiError::already_exists(def, &name));
@@ -309,7 +305,10 @@ pub fn finish_update(
     if opts.dry_run {
         return Ok(new);
     }
-    let kind = if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
+    let kind = if meta::is_deleting(&new)
+        && meta::finalizers(&new).is_empty()
+        && !crate::namespaces::blocks_removal(def, &new)
+    {
         EventType::Deleted
     } else {
         EventType::Modified
@@ -346,6 +345,9 @@ pub fn delete(
         && Some(rv) != str_field(&old, "resourceVersion")
     {
         return Err(ApiError::conflict(def, name));
+    }
+    if crate::namespaces::is_namespaces(def) {
+        return crate::namespaces::delete(state, def, old, opts);
     }
     if !meta::finalizers(&old).is_empty() {
         if meta::is_deleting(&old) {

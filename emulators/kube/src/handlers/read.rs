@@ -17,6 +17,7 @@ use crate::watch::{self, WatchRequest};
 fn with_version(def: &ResourceDef, object: &Value) -> Value {
     let mut object = object.clone();
     object["apiVersion"] = Value::String(def.api_version());
+    crate::events::to_view(def, &mut object);
     object
 }
 
