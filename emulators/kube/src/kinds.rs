@@ -62,7 +62,9 @@ pub fn after_commit(
     if is(def, "apiextensions.k8s.io", "customresourcedefinitions") {
         crd::after_commit(state, object, kind);
     }
-    // The namespace controller: content of a terminating namespace may have just gone.
+    // The controllers: garbage collector, CRD finalizer, namespace controller.
+    crate::gc::after_commit(state, def, object, kind);
+    crate::crd_lifecycle::after_commit(state, def, object, kind);
     crate::namespaces::after_commit(state, def, object);
     Ok(())
 }

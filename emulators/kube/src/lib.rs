@@ -12,10 +12,12 @@
 mod apply;
 mod cel;
 mod crd;
+mod crd_lifecycle;
 mod discovery;
 mod error;
 mod events;
 mod faults;
+mod gc;
 mod handlers;
 mod health;
 mod http;

@@ -15,6 +15,8 @@ pub struct WriteOpts {
     pub dry_run: bool,
     /// `fieldValidation=Strict` turns pruned unknown fields into a 400, as on a real server.
     pub strict_fields: bool,
+    /// `foregroundDeletion` or `orphan`: the finalizer a DELETE's propagation policy adds.
+    pub propagation_finalizer: Option<&'static str>,
 }
 
 fn ns_key(def: &ResourceDef, ns: Option<&str>) -> String {
@@ -128,6 +130,7 @@ pub fn create(
     if def.namespaced {
         crate::namespaces::admit_create(state, def, &ns, &name)?;
     }
+    crate::crd_lifecycle::admit_create(state, def)?;
     if state.get(&def.storage_key(), &ns, &name).is_some() {
         return Err(ApiError::already_exists(def, &name));
     }
@@ -349,11 +352,23 @@ pub fn delete(
     if crate::namespaces::is_namespaces(def) {
         return crate::namespaces::delete(state, def, old, opts);
     }
-    if !meta::finalizers(&old).is_empty() {
+    if crate::crd_lifecycle::is_crds(def) {
+        return crate::crd_lifecycle::delete(state, def, old, opts);
+    }
+    let mut base = old.clone();
+    if let Some(f) = opts.propagation_finalizer
+        && !meta::is_deleting(&old)
+        && !meta::finalizers(&old).iter().any(|x| x == f)
+    {
+        let mut list = meta::finalizers(&old);
+        list.push(f.to_string());
+        metadata_mut(&mut base).insert("finalizers".into(), json!(list));
+    }
+    if !meta::finalizers(&base).is_empty() {
         if meta::is_deleting(&old) {
             return Ok(old);
         }
-        let mut new = old.clone();
+        let mut new = base;
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
         let meta = metadata_mut(&mut new);
         meta.insert("deletionTimestamp".into(), Value::String(meta::now_rfc3339()));
@@ -363,6 +378,8 @@ pub fn delete(
             return Ok(new);
         }
         let stored = state.commit(&def.storage_key(), EventType::Modified, new);
+        // The garbage collector acts on the propagation finalizers right away.
+        kinds::after_commit(state, def, &stored, EventType::Modified)?;
         return Ok((*stored).clone());
     }
     if opts.dry_run {

@@ -75,7 +75,7 @@ pub fn resource(
         "update" => write::update(app, &def, &target, query, body),
         "patch" => write::patch(app, &def, &target, query, headers, body),
         "delete" => write::delete(app, &def, &target, query, body),
-        "deletecollection" => write::delete_collection(app, &def, &target, query),
+        "deletecollection" => write::delete_collection(app, &def, &target, query, body),
         _ => Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({method})"
         ))),

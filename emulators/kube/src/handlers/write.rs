@@ -19,6 +19,7 @@ fn opts(query: &Query) -> WriteOpts {
     WriteOpts {
         dry_run: query.dry_run(),
         strict_fields: query.get("fieldValidation") == Some("Strict"),
+        propagation_finalizer: None,
     }
 }
 
@@ -186,6 +187,7 @@ fn delete_options(query: &Query, body: &Bytes) -> Result<(WriteOpts, Value), Api
         decode_body(body, false)?
     };
     let mut opts = opts(query);
+    opts.propagation_finalizer = crate::gc::deletion_finalizer(&options, query.get("propagationPolicy"))?;
     if options["dryRun"]
         .as_array()
         .is_some_and(|d| d.iter().any(|v| v == "All"))
@@ -220,9 +222,10 @@ pub fn delete_collection(
     def: &ResourceDef,
     target: &Target,
     query: &Query,
+    body: &Bytes,
 ) -> Result<Response, ApiError> {
     let selectors = Selectors::from_query(query, def)?;
-    let opts = opts(query);
+    let (opts, _) = delete_options(query, body)?;
     let mut state = app.lock();
     let doomed: Vec<(String, String)> = state
         .objects

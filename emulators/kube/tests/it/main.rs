@@ -8,6 +8,7 @@ mod derived_crd;
 mod discovery;
 mod entry_points;
 mod events;
+mod garbage_collection;
 mod kubectl;
 mod kubectl_lifecycle;
 mod namespace_lifecycle;
