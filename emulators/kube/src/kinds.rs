@@ -20,6 +20,7 @@ pub fn prepare(
     object: &mut Value,
     old: Option<&Value>,
 ) -> Result<(), ApiError> {
+    crate::builtin_rules::prepare(def, object, old)?;
     if is(def, "", "secrets") {
         fold_string_data(object);
     } else if is(def, "", "namespaces") {

@@ -10,6 +10,7 @@
 //! ```
 
 mod apply;
+mod builtin_rules;
 mod cel;
 mod crd;
 mod crd_lifecycle;
@@ -27,6 +28,7 @@ mod namespaces;
 mod objects;
 mod openapi;
 mod patch;
+mod protobuf;
 mod registry;
 mod rules;
 mod schema;

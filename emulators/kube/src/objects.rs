@@ -131,6 +131,7 @@ pub fn create(
         crate::namespaces::admit_create(state, def, &ns, &name)?;
     }
     crate::crd_lifecycle::admit_create(state, def)?;
+    crate::builtin_rules::check_name(def, &name)?;
     if state.get(&def.storage_key(), &ns, &name).is_some() {
         return Err(ApiError::already_exists(def, &name));
     }
@@ -138,7 +139,11 @@ pub fn create(
     meta.insert("name".into(), Value::String(name.clone()));
     meta.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
     meta.insert("creationTimestamp".into(), Value::String(meta::now_rfc3339()));
-    meta.insert("generation".into(), json!(1));
+    if crate::builtin_rules::has_generation(def) {
+        meta.insert("generation".into(), json!(1));
+    } else {
+        meta.remove("generation");
+    }
     for key in [
         "resourceVersion",
         "deletionTimestamp",
@@ -298,7 +303,9 @@ pub fn finish_update(
         crate::schema::admit(def, &name, &mut new, Some(&old), opts.strict_fields)?;
     }
     meta::normalize(&mut new);
-    if meta::spec_view(&new, def.status_subresource) != meta::spec_view(&old, def.status_subresource) {
+    if crate::builtin_rules::has_generation(def)
+        && meta::spec_view(&new, def.status_subresource) != meta::spec_view(&old, def.status_subresource)
+    {
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
         new["metadata"]["generation"] = json!(generation + 1);
     }
@@ -373,7 +380,9 @@ pub fn delete(
         let meta = metadata_mut(&mut new);
         meta.insert("deletionTimestamp".into(), Value::String(meta::now_rfc3339()));
         meta.insert("deletionGracePeriodSeconds".into(), json!(0));
-        meta.insert("generation".into(), json!(generation + 1));
+        if crate::builtin_rules::has_generation(def) {
+            meta.insert("generation".into(), json!(generation + 1));
+        }
         if opts.dry_run {
             return Ok(new);
         }

@@ -15,6 +15,8 @@ mod namespace_lifecycle;
 mod objects;
 mod openapi;
 mod patches;
+mod protobuf_bodies;
 mod tables_and_faults;
 mod validation;
+mod validation_details;
 mod watch;
