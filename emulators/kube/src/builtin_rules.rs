@@ -27,7 +27,8 @@ const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case a
 
 fn is_label(s: &str) -> bool {
     !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -92,7 +93,10 @@ pub fn has_generation(def: &ResourceDef) -> bool {
     matches!(
         (def.group.as_str(), def.plural.as_str()),
         ("apiextensions.k8s.io", "customresourcedefinitions")
-            | ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets")
+            | (
+                "apps",
+                "deployments" | "replicasets" | "statefulsets" | "daemonsets"
+            )
             | ("batch", "jobs" | "cronjobs")
             | ("policy", "poddisruptionbudgets")
             | ("networking.k8s.io", "networkpolicies" | "ingresses")
@@ -151,7 +155,11 @@ pub fn prepare(def: &ResourceDef, object: &mut Value, old: Option<&Value>) -> Re
 /// The apiextensions defaulting of `spec.names`: `singular` is the lowercased kind, `listKind`
 /// is `<kind>List`; `status.acceptedNames` copies them.
 pub fn default_crd_names(crd: &mut Value) {
-    let Some(kind) = crd["spec"]["names"]["kind"].as_str().filter(|k| !k.is_empty()).map(String::from) else {
+    let Some(kind) = crd["spec"]["names"]["kind"]
+        .as_str()
+        .filter(|k| !k.is_empty())
+        .map(String::from)
+    else {
         return;
     };
     let names = &mut crd["spec"]["names"];

@@ -30,7 +30,7 @@ pub fn prepare(
     } else if crate::events::is_events(def) {
         crate::events::validate(def, object, old)?;
     }
-    Ok(())
+    crate::builtins::prepare(state, def, object, old)
 }
 
 /// `stringData` is write-only: it is base64-encoded into `data` (winning over `data` keys).
@@ -60,6 +60,7 @@ pub fn after_commit(
     object: &Value,
     kind: EventType,
 ) -> Result<(), ApiError> {
+    crate::builtins::after_commit(state, def, object, kind);
     if is(def, "apiextensions.k8s.io", "customresourcedefinitions") {
         crd::after_commit(state, object, kind);
     }
@@ -87,4 +88,5 @@ pub fn seed(state: &mut State) {
         });
         state.commit("/namespaces", EventType::Added, ns);
     }
+    crate::builtins::seed(state);
 }

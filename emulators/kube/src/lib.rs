@@ -11,6 +11,7 @@
 
 mod apply;
 mod builtin_rules;
+mod builtins;
 mod cel;
 mod crd;
 mod crd_lifecycle;
@@ -23,6 +24,7 @@ mod handlers;
 mod health;
 mod http;
 mod kinds;
+mod list_types;
 mod meta;
 mod namespaces;
 mod objects;
@@ -34,6 +36,7 @@ mod rules;
 mod schema;
 mod selectors;
 mod server;
+mod smp;
 mod store;
 mod table;
 mod watch;

@@ -46,7 +46,10 @@ fn fields(buf: &[u8]) -> Result<Vec<(u64, Wire<'_>)>, ApiError> {
             0 => Wire::Varint(varint(buf, &mut pos)?),
             2 => {
                 let len = usize::try_from(varint(buf, &mut pos)?).map_err(|_| bad("length"))?;
-                let end = pos.checked_add(len).filter(|e| *e <= buf.len()).ok_or_else(|| bad("truncated field"))?;
+                let end = pos
+                    .checked_add(len)
+                    .filter(|e| *e <= buf.len())
+                    .ok_or_else(|| bad("truncated field"))?;
                 let bytes = &buf[pos..end];
                 pos = end;
                 Wire::Bytes(bytes)
@@ -212,7 +215,9 @@ fn delete_options(bytes: &[u8]) -> Result<Value, ApiError> {
 
 /// Decodes a protobuf request body into JSON, or says which bodies are supported.
 pub fn decode(def: &ResourceDef, verb: &str, body: &[u8]) -> Result<Value, ApiError> {
-    let inner = body.strip_prefix(MAGIC).ok_or_else(|| bad("missing the k8s protobuf envelope"))?;
+    let inner = body
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| bad("missing the k8s protobuf envelope"))?;
     let (mut kind, mut raw) = (String::new(), &[][..]);
     for (n, w) in fields(inner)? {
         match (n, w) {
@@ -260,13 +265,28 @@ mod tests {
 
     #[test]
     fn a_secret_in_the_protobuf_envelope_decodes_to_json() {
-        let meta = [field(1, b"s1"), field(11, &[field(1, b"owner"), field(2, b"helm")].concat())].concat();
-        let secret = [field(1, &meta), field(2, &[field(1, b"release"), field(2, b"\x00\x01")].concat()), field(3, b"helm.sh/release.v1"), vec![5 << 3, 1]].concat();
+        let meta = [
+            field(1, b"s1"),
+            field(11, &[field(1, b"owner"), field(2, b"helm")].concat()),
+        ]
+        .concat();
+        let secret = [
+            field(1, &meta),
+            field(2, &[field(1, b"release"), field(2, b"\x00\x01")].concat()),
+            field(3, b"helm.sh/release.v1"),
+            vec![5 << 3, 1],
+        ]
+        .concat();
         let type_meta = [field(1, b"v1"), field(2, b"Secret")].concat();
         let body = [MAGIC.to_vec(), field(1, &type_meta), field(2, &secret)].concat();
-        let def = crate::registry::Registry::with_builtins().get("", "v1", "secrets").unwrap();
+        let def = crate::registry::Registry::with_builtins()
+            .get("", "v1", "secrets")
+            .unwrap();
         let json = decode(&def, "create", &body).unwrap();
-        assert_eq!(json["metadata"], json!({"name": "s1", "labels": {"owner": "helm"}}));
+        assert_eq!(
+            json["metadata"],
+            json!({"name": "s1", "labels": {"owner": "helm"}})
+        );
         assert_eq!(json["data"], json!({"release": "AAE="}));
         assert_eq!(json["type"], "helm.sh/release.v1");
         assert_eq!(json["immutable"], true);
@@ -275,7 +295,9 @@ mod tests {
 
     #[test]
     fn truncated_bodies_are_a_bad_request_not_a_panic() {
-        let def = crate::registry::Registry::with_builtins().get("", "v1", "secrets").unwrap();
+        let def = crate::registry::Registry::with_builtins()
+            .get("", "v1", "secrets")
+            .unwrap();
         let err = decode(&def, "create", b"k8s\x00\x0a\xff").unwrap_err();
         assert_eq!(err.code, 400);
     }

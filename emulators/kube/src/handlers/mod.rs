@@ -50,12 +50,18 @@ pub fn resource(
     {
         return Err(not_found_path());
     }
+    let verb = verb(method, &target, query);
     match target.subresource.as_deref() {
         None => {}
         Some("status") if def.status_subresource => {}
+        Some(sub) if def.subresource(sub).is_some() => {
+            if let Some(code) = app.faults.take(verb, &def.plural) {
+                return Err(injected(code));
+            }
+            return crate::builtins::subresource(app, &def, &target, verb, query, headers, body);
+        }
         Some(_) => return Err(not_found_path()),
     }
-    let verb = verb(method, &target, query);
     // Protobuf bodies (client-go's typed clients, Helm's release storage) become JSON here.
     let decoded;
     let body = if crate::http::content_type(headers).contains("protobuf") {

@@ -2,6 +2,7 @@
 //! target, but eleven ~180 MB debug binaries cost minutes of linking and gigabytes of disk on the
 //! shared 2-core machine.
 
+mod builtins;
 mod common;
 mod controller;
 mod derived_crd;
@@ -10,6 +11,7 @@ mod entry_points;
 mod events;
 mod garbage_collection;
 mod kubectl;
+mod kubectl_builtins;
 mod kubectl_lifecycle;
 mod namespace_lifecycle;
 mod objects;

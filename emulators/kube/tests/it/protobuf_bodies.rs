@@ -38,11 +38,21 @@ fn envelope(kind: &str, raw: &[u8]) -> Vec<u8> {
 
 /// A Helm-style release Secret: name, labels, one binary data key, a custom type.
 fn release_secret(name: &str, payload: &[u8], resource_version: Option<&str>) -> Vec<u8> {
-    let mut meta = [bytes(1, name.as_bytes()), map_entry(11, "owner", b"helm"), map_entry(11, "status", b"deployed")].concat();
+    let mut meta = [
+        bytes(1, name.as_bytes()),
+        map_entry(11, "owner", b"helm"),
+        map_entry(11, "status", b"deployed"),
+    ]
+    .concat();
     if let Some(rv) = resource_version {
         meta.extend(bytes(6, rv.as_bytes()));
     }
-    let secret = [bytes(1, &meta), map_entry(2, "release", payload), bytes(3, b"helm.sh/release.v1")].concat();
+    let secret = [
+        bytes(1, &meta),
+        map_entry(2, "release", payload),
+        bytes(3, b"helm.sh/release.v1"),
+    ]
+    .concat();
     envelope("Secret", &secret)
 }
 
@@ -65,14 +75,23 @@ async fn send(api: &Api, method: &str, path: &str, body: Vec<u8>) -> (u16, Value
 async fn a_protobuf_secret_is_created_updated_and_deleted_like_helms_storage_does() {
     let api = Api::start().await;
     let path = "/api/v1/namespaces/default/secrets";
-    let (code, created) = send(&api, "POST", path, release_secret("sh.helm.release.v1.demo.v1", b"\x00\xffgz", None)).await;
+    let (code, created) = send(
+        &api,
+        "POST",
+        path,
+        release_secret("sh.helm.release.v1.demo.v1", b"\x00\xffgz", None),
+    )
+    .await;
     assert_eq!(code, 201, "{created}");
     assert_eq!(created["type"], "helm.sh/release.v1");
     assert_eq!(created["data"]["release"], "AP9neg==");
     assert_eq!(created["metadata"]["labels"]["owner"], "helm");
     let (_, listed) = api.get(&format!("{path}?labelSelector=owner%3Dhelm")).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
-    let rv = created["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (code, updated) = send(
         &api,
         "PUT",
@@ -83,17 +102,37 @@ async fn a_protobuf_secret_is_created_updated_and_deleted_like_helms_storage_doe
     assert_eq!(code, 200, "{updated}");
     assert_eq!(updated["data"]["release"], "djI=");
     let options = envelope("DeleteOptions", &bytes(4, b"Background"));
-    let (code, _) = send(&api, "DELETE", &format!("{path}/sh.helm.release.v1.demo.v1"), options).await;
+    let (code, _) = send(
+        &api,
+        "DELETE",
+        &format!("{path}/sh.helm.release.v1.demo.v1"),
+        options,
+    )
+    .await;
     assert_eq!(code, 200);
-    assert_eq!(api.get(&format!("{path}/sh.helm.release.v1.demo.v1")).await.0, 404);
+    assert_eq!(
+        api.get(&format!("{path}/sh.helm.release.v1.demo.v1")).await.0,
+        404
+    );
 }
 
 #[tokio::test]
 async fn a_protobuf_config_map_keeps_string_and_binary_data_apart() {
     let api = Api::start().await;
     let meta = bytes(1, b"cm1");
-    let cm = [bytes(1, &meta), map_entry(2, "text", b"hello"), map_entry(3, "blob", b"\x01\x02")].concat();
-    let (code, created) = send(&api, "POST", "/api/v1/namespaces/default/configmaps", envelope("ConfigMap", &cm)).await;
+    let cm = [
+        bytes(1, &meta),
+        map_entry(2, "text", b"hello"),
+        map_entry(3, "blob", b"\x01\x02"),
+    ]
+    .concat();
+    let (code, created) = send(
+        &api,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        envelope("ConfigMap", &cm),
+    )
+    .await;
     assert_eq!(code, 201, "{created}");
     assert_eq!(created["data"]["text"], "hello");
     assert_eq!(created["binaryData"]["blob"], "AQI=");
@@ -103,8 +142,20 @@ async fn a_protobuf_config_map_keeps_string_and_binary_data_apart() {
 async fn other_protobuf_bodies_are_refused_with_415() {
     let api = Api::start().await;
     api.widget_crd().await;
-    let (code, s) = send(&api, "POST", crate::common::WIDGETS, envelope("Widget", &bytes(1, &bytes(1, b"w")))).await;
+    let (code, s) = send(
+        &api,
+        "POST",
+        crate::common::WIDGETS,
+        envelope("Widget", &bytes(1, &bytes(1, b"w"))),
+    )
+    .await;
     assert_eq!(code, 415, "{s}");
-    let (code, s) = send(&api, "POST", "/api/v1/namespaces/default/secrets", b"not protobuf".to_vec()).await;
+    let (code, s) = send(
+        &api,
+        "POST",
+        "/api/v1/namespaces/default/secrets",
+        b"not protobuf".to_vec(),
+    )
+    .await;
     assert_eq!(code, 400, "{s}");
 }
