@@ -25,6 +25,10 @@ pub struct Options {
     pub history_limit: usize,
     /// How often a watch with `allowWatchBookmarks=true` gets a BOOKMARK.
     pub bookmark_interval: Duration,
+    /// Runs the minimal deployment, replicaset and disruption-budget controllers, which report
+    /// every replica as running and ready (no Pod is created: there is no kubelet). Off, such
+    /// objects keep the empty status a controller-less apiserver shows.
+    pub workload_controllers: bool,
 }
 
 impl Default for Options {
@@ -32,6 +36,7 @@ impl Default for Options {
         Self {
             history_limit: 100_000,
             bookmark_interval: Duration::from_secs(5),
+            workload_controllers: true,
         }
     }
 }
@@ -46,6 +51,7 @@ pub struct App {
 impl App {
     pub fn new(options: Options) -> Self {
         let mut state = State::new(options.history_limit);
+        state.workload_controllers = options.workload_controllers;
         crate::kinds::seed(&mut state);
         Self {
             state: Arc::new(Mutex::new(state)),
@@ -81,6 +87,19 @@ async fn dispatch(
     let latency = app.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    // The v2 document is served as JSON only; answer a protobuf-only Accept (client-go's v2
+    // client) with 406 instead of JSON the client would misparse.
+    if path.starts_with("/openapi/v2") && !crate::http::accepts_json(&headers) {
+        return ApiError::new(
+            406,
+            "NotAcceptable",
+            "only application/json is supported for /openapi/v2",
+        )
+        .into_response();
+    }
+    if let Some(resp) = crate::health::handle(&path, &query) {
+        return resp;
     }
     match non_resource(&app, &path) {
         Some(Ok(resp)) => return resp,
@@ -119,13 +138,13 @@ fn non_resource(app: &App, path: &str) -> Option<Result<Response, ApiError>> {
     let ok = |v| Some(Ok(json_response(StatusCode::OK, &v)));
     match path {
         "/version" | "/version/" => ok(discovery::version()),
-        "/healthz" | "/livez" | "/readyz" => Some(Ok((StatusCode::OK, "ok").into_response())),
-        "/openapi/v3" | "/openapi/v3/" => ok(discovery::openapi_root(&app.lock().registry)),
+        "/openapi/v2" | "/openapi/v2/" => ok(crate::openapi::v2(&app.lock().registry)),
+        "/openapi/v3" | "/openapi/v3/" => ok(crate::openapi::v3_root(&app.lock().registry)),
         p if p.starts_with("/openapi/v3/") => {
             let rest = p.trim_start_matches("/openapi/v3/");
             let doc = match rest.split('/').collect::<Vec<_>>().as_slice() {
-                ["api", v] => discovery::openapi_group_version(&app.lock().registry, "", v),
-                ["apis", g, v] => discovery::openapi_group_version(&app.lock().registry, g, v),
+                ["api", v] => crate::openapi::v3_group_version(&app.lock().registry, "", v),
+                ["apis", g, v] => crate::openapi::v3_group_version(&app.lock().registry, g, v),
                 _ => None,
             };
             Some(
