@@ -1,7 +1,9 @@
 //! Process wiring: controllers, the health and metrics server, credentials and configuration.
 pub mod controller;
 pub mod credentials;
+#[cfg(feature = "demo")]
 pub mod demo;
+pub mod leader;
 pub mod operator;
 pub mod run;
 pub mod server;
