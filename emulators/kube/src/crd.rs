@@ -188,6 +188,7 @@ pub fn defs_from_crd(crd: &Value) -> Vec<ResourceDef> {
                 })
                 .unwrap_or_default(),
             custom: true,
+            ..ResourceDef::default()
         })
         .collect()
 }

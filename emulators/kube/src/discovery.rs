@@ -105,12 +105,26 @@ fn defs_of<'a>(
 pub fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<Value> {
     let mut resources = Vec::new();
     for d in defs_of(registry, group, version) {
+        let verbs: &[&str] = if d.verbs.is_empty() {
+            &[
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch",
+            ]
+        } else {
+            d.verbs
+        };
         resources.push(json!({
             "name": d.plural,
             "singularName": d.singular,
             "namespaced": d.namespaced,
             "kind": d.kind,
-            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+            "verbs": verbs,
             "shortNames": d.short_names,
             "categories": d.categories,
         }));
@@ -118,6 +132,12 @@ pub fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<
             resources.push(json!({
                 "name": format!("{}/status", d.plural), "singularName": "", "namespaced": d.namespaced,
                 "kind": d.kind, "verbs": ["get", "patch", "update"]
+            }));
+        }
+        for sub in &d.subresources {
+            resources.push(json!({
+                "name": format!("{}/{}", d.plural, sub.name), "singularName": "", "namespaced": d.namespaced,
+                "group": sub.group, "version": sub.version, "kind": sub.kind, "verbs": sub.verbs
             }));
         }
     }

@@ -31,7 +31,7 @@ pub fn prepare(
     } else if is(def, "apiextensions.k8s.io", "customresourcedefinitions") {
         crd::prepare(state, def, object, old)?;
     }
-    Ok(())
+    crate::builtins::prepare(state, def, object, old)
 }
 
 /// `stringData` is write-only: it is base64-encoded into `data` (winning over `data` keys).
@@ -61,6 +61,7 @@ pub fn after_commit(
     object: &Value,
     kind: EventType,
 ) -> Result<(), ApiError> {
+    crate::builtins::after_commit(state, def, object, kind);
     if is(def, "apiextensions.k8s.io", "customresourcedefinitions") {
         crd::after_commit(state, object, kind);
     } else if is(def, "", "namespaces") && kind == EventType::Deleted {
@@ -101,4 +102,5 @@ pub fn seed(state: &mut State) {
         });
         state.commit("/namespaces", EventType::Added, ns);
     }
+    crate::builtins::seed(state);
 }

@@ -10,6 +10,7 @@
 //! ```
 
 mod apply;
+mod builtins;
 mod cel;
 mod crd;
 mod discovery;
@@ -18,6 +19,7 @@ mod faults;
 mod handlers;
 mod http;
 mod kinds;
+mod list_types;
 mod meta;
 mod objects;
 mod patch;
@@ -26,6 +28,7 @@ mod rules;
 mod schema;
 mod selectors;
 mod server;
+mod smp;
 mod store;
 mod table;
 mod watch;

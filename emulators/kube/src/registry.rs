@@ -17,8 +17,19 @@ pub struct PrinterColumn {
     pub json_path: String,
 }
 
+/// A subresource other than `status` (e.g. `deployments/scale`, `serviceaccounts/token`), as
+/// discovery lists it: its own kind, possibly in another group/version.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Subresource {
+    pub name: &'static str,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
 /// A served group/version/resource.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResourceDef {
     pub group: String,
     pub version: String,
@@ -35,6 +46,10 @@ pub struct ResourceDef {
     pub printer_columns: Vec<PrinterColumn>,
     /// True for custom resources: they refuse strategic-merge patches and unconditional PUTs.
     pub custom: bool,
+    /// Verbs discovery lists; empty means the full set of a stored resource.
+    pub verbs: &'static [&'static str],
+    /// Subresources besides `status`.
+    pub subresources: Vec<Subresource>,
 }
 
 impl ResourceDef {
@@ -61,7 +76,7 @@ impl ResourceDef {
         format!("{}/{}", self.group, self.plural)
     }
 
-    fn builtin(
+    pub fn builtin(
         group: &str,
         version: &str,
         plural: &str,
@@ -83,7 +98,13 @@ impl ResourceDef {
             schema: None,
             printer_columns: vec![],
             custom: false,
+            verbs: &[],
+            subresources: vec![],
         }
+    }
+
+    pub fn subresource(&self, name: &str) -> Option<&Subresource> {
+        self.subresources.iter().find(|s| s.name == name)
     }
 }
 
@@ -161,6 +182,7 @@ impl Registry {
             json_path: ".metadata.creationTimestamp".into(),
         }];
         reg.insert(crd);
+        crate::builtins::register(&mut reg);
         reg
     }
 

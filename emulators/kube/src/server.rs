@@ -25,6 +25,10 @@ pub struct Options {
     pub history_limit: usize,
     /// How often a watch with `allowWatchBookmarks=true` gets a BOOKMARK.
     pub bookmark_interval: Duration,
+    /// Runs the minimal deployment, replicaset and disruption-budget controllers, which report
+    /// every replica as running and ready (no Pod is created: there is no kubelet). Off, such
+    /// objects keep the empty status a controller-less apiserver shows.
+    pub workload_controllers: bool,
 }
 
 impl Default for Options {
@@ -32,6 +36,7 @@ impl Default for Options {
         Self {
             history_limit: 100_000,
             bookmark_interval: Duration::from_secs(5),
+            workload_controllers: true,
         }
     }
 }
@@ -46,6 +51,7 @@ pub struct App {
 impl App {
     pub fn new(options: Options) -> Self {
         let mut state = State::new(options.history_limit);
+        state.workload_controllers = options.workload_controllers;
         crate::kinds::seed(&mut state);
         Self {
             state: Arc::new(Mutex::new(state)),

@@ -52,6 +52,8 @@ pub struct State {
     pub history: VecDeque<Arc<WatchEvent>>,
     pub history_limit: usize,
     pub tx: broadcast::Sender<Arc<WatchEvent>>,
+    /// Whether the built-in controllers (deployments, replicasets, disruption budgets) run.
+    pub workload_controllers: bool,
 }
 
 impl State {
@@ -65,6 +67,7 @@ impl State {
             history: VecDeque::new(),
             history_limit: history_limit.max(1),
             tx,
+            workload_controllers: true,
         }
     }
 

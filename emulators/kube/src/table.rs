@@ -54,14 +54,20 @@ pub fn table(
         "name": "Name", "type": "string", "format": "name", "priority": 0,
         "description": "Name must be unique within a namespace."
     })];
-    definitions.extend(cols.iter().map(|c| {
-        json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority})
-    }));
+    match crate::builtins::columns::definitions(def) {
+        Some(builtin) => definitions.extend(builtin),
+        None => definitions.extend(cols.iter().map(|c| {
+            json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority})
+        })),
+    }
     let rows: Vec<Value> = objects
         .iter()
         .map(|object| {
             let mut cells = vec![object["metadata"]["name"].clone()];
-            cells.extend(cols.iter().map(|c| cell(c, object)));
+            match crate::builtins::columns::cells(def, object) {
+                Some(builtin) => cells.extend(builtin),
+                None => cells.extend(cols.iter().map(|c| cell(c, object))),
+            }
             let mut row = json!({"cells": cells});
             match include {
                 Include::None => {}

@@ -50,12 +50,18 @@ pub fn resource(
     {
         return Err(not_found_path());
     }
+    let verb = verb(method, &target, query);
     match target.subresource.as_deref() {
         None => {}
         Some("status") if def.status_subresource => {}
+        Some(sub) if def.subresource(sub).is_some() => {
+            if let Some(code) = app.faults.take(verb, &def.plural) {
+                return Err(injected(code));
+            }
+            return crate::builtins::subresource(app, &def, &target, verb, query, headers, body);
+        }
         Some(_) => return Err(not_found_path()),
     }
-    let verb = verb(method, &target, query);
     // Only JSON bodies are understood; say so instead of failing to parse protobuf as JSON.
     if crate::http::content_type(headers).contains("protobuf") {
         return Err(ApiError::new(

@@ -151,9 +151,11 @@ pub fn patch(
                 format!("the server rejected our request due to an error in our request: {e}"),
             )
         })?,
-        // Custom resources have no patch strategies, so the apiserver refuses these; built-ins get
-        // a plain merge (list merge keys are not honoured: a documented simplification).
-        "application/strategic-merge-patch+json" if !def.custom => patch::merge_patch(&mut candidate, &body),
+        // Custom resources have no patch strategies, so the apiserver refuses these; built-ins
+        // merge keyed lists by their merge keys.
+        "application/strategic-merge-patch+json" if !def.custom => {
+            crate::smp::apply(def, &mut candidate, &body).map_err(ApiError::bad_request)?
+        }
         other => return Err(ApiError::unsupported_media_type(other)),
     }
     check_precondition(def, name, &old, &candidate)?;

@@ -60,13 +60,13 @@ fn kubectl_binary() -> PathBuf {
 }
 
 /// One emulator process with its own kubeconfig and kubectl cache directory.
-struct Cluster {
+pub(crate) struct Cluster {
     child: Child,
     dir: PathBuf,
 }
 
 impl Cluster {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "kube-emulator-kubectl-{}-{}",
@@ -92,7 +92,7 @@ impl Cluster {
         Self { child, dir }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(kubectl_binary());
         cmd.args(args)
             .env("KUBECONFIG", self.dir.join("config"))
@@ -100,7 +100,7 @@ impl Cluster {
         cmd
     }
 
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+    pub(crate) fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut child = self
             .command(args)
             .stdin(Stdio::piped())
@@ -115,7 +115,7 @@ impl Cluster {
     }
 
     /// Runs kubectl and returns stdout, failing the test with stderr if it fails.
-    fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+    pub(crate) fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
         let out = self.run(args, stdin);
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(

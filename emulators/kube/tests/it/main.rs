@@ -2,12 +2,14 @@
 //! target, but eleven ~180 MB debug binaries cost minutes of linking and gigabytes of disk on the
 //! shared 2-core machine.
 
+mod builtins;
 mod common;
 mod controller;
 mod derived_crd;
 mod discovery;
 mod entry_points;
 mod kubectl;
+mod kubectl_builtins;
 mod objects;
 mod patches;
 mod tables_and_faults;
