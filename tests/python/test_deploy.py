@@ -92,7 +92,7 @@ def test_the_deployment_meets_the_restricted_pod_security_profile():
     assert by_kind(render("default"), "PodDisruptionBudget")[0]["spec"]["minAvailable"] == 1
 
 
-# What the operator calls, by resource (src/engine/reconciler.rs, status.rs, events.rs,
+# What the operator calls, by resource (src/engine/reconciler.rs, status.rs, events.rs (events.k8s.io only),
 # runtime/credentials.rs, runtime/leader.rs via kube-lease-manager, engine/crd_deletion.rs).
 EXPECTED_NAMESPACED = {
     ("modelarts.operator.dev", "notebooks"): {"get", "list", "watch", "patch"},
@@ -102,7 +102,6 @@ EXPECTED_NAMESPACED = {
     ("modelarts.operator.dev", "resourcepools/status"): {"patch"},
     ("modelarts.operator.dev", "liteservers/status"): {"patch"},
     ("", "secrets"): {"get"},
-    ("", "events"): {"create"},
     ("events.k8s.io", "events"): {"create", "patch"},
 }
 EXPECTED_CLUSTER = {("apiextensions.k8s.io", "customresourcedefinitions"): {"get"}}
