@@ -88,6 +88,14 @@ async fn dispatch(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    // Authentication, impersonation and RBAC run before routing, as the apiserver's filters do.
+    let user = match crate::auth::admit(&app.lock(), &method, &path, &query, &headers) {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(result) = crate::auth::review::handle(&app.lock(), &user, &method, &path, &body) {
+        return result.unwrap_or_else(IntoResponse::into_response);
+    }
     match non_resource(&app, &path) {
         Some(Ok(resp)) => return resp,
         Some(Err(e)) => return e.into_response(),
