@@ -11,7 +11,10 @@ mod harness;
 
 use clap::Parser;
 use futures::{StreamExt, TryStreamExt, stream};
-use harness::{BenchKind, Cloud, Emulator, Kube, Readiness, peak_rss_kib, reset_peak_rss, rss_kib};
+use harness::{
+    BenchKind, Cloud, CloudItem, Emulator, Kube, Readiness, create_calls, peak_rss_kib, reset_peak_rss,
+    rss_kib,
+};
 use modelarts_operator::{
     engine::metrics::Metrics,
     runtime::{credentials::OperatorCredentials, operator, run::RunArgs},
@@ -94,6 +97,29 @@ fn print_calls(calls: &BTreeMap<String, u64>, n: usize) {
     for (route, count) in calls {
         println!("    {count:>8}  {route}");
     }
+}
+
+/// Counts the cloud itself (the emulator's inventory, not the operator's status): exactly one
+/// resource per object, named like it, and nothing else; an error otherwise.
+async fn count_the_cloud(cloud: &Cloud, kind: BenchKind, n: usize) -> Result<usize, String> {
+    let mut per_name: BTreeMap<String, usize> = BTreeMap::new();
+    for item in cloud.inventory().await? {
+        if item.kind == CloudItem::kind_of(kind) && item.parent.is_none() {
+            *per_name.entry(item.name).or_default() += 1;
+        }
+    }
+    let total: usize = per_name.values().sum();
+    let missing = (0..n).filter(|&i| !per_name.contains_key(&kind.name(i))).count();
+    let extra: Vec<(&String, &usize)> = per_name.iter().filter(|(_, c)| **c != 1).collect();
+    if total == n && missing == 0 && extra.is_empty() {
+        return Ok(total);
+    }
+    Err(format!(
+        "the cloud holds {total} {} for {n} objects: {missing} objects have none, {} names have more than one (first: {:?})",
+        kind.plural(),
+        extra.len(),
+        extra.iter().take(5).collect::<Vec<_>>()
+    ))
 }
 
 fn reads(calls: &BTreeMap<String, u64>) -> u64 {
@@ -205,6 +231,7 @@ async fn main() -> Result<(), String> {
     };
     let calls1 = cloud.calls().await?;
     let rv1 = kube.resource_version().await?;
+    let holds = count_the_cloud(&cloud, kind, n).await;
     println!(
         "\n== burst: {n} {} Ready in {:.1} s (load {})",
         kind.plural(),
@@ -221,6 +248,19 @@ async fn main() -> Result<(), String> {
         }
     }
     print_calls(&delta(&calls1, &calls0), n);
+    let creates = create_calls(&delta(&calls1, &calls0))
+        .get(CloudItem::kind_of(kind))
+        .copied()
+        .unwrap_or(0);
+    println!(
+        "  {creates} cloud create calls = {:.3} creates per object",
+        creates as f64 / n as f64
+    );
+    println!(
+        "  cloud holds {} {} for {n} objects, exactly one each",
+        holds?,
+        kind.plural()
+    );
     let writes = rv1 - rv0;
     println!(
         "  kube API writes (resourceVersion delta): {writes}; {} by the bench's creates, {} by the operator ({:.2} per object)",
@@ -304,6 +344,11 @@ async fn main() -> Result<(), String> {
         print_calls(&delta(&cloud.calls().await?, &calls3), n);
     }
 
+    println!(
+        "\n== at the end: the cloud holds {} {} for {n} objects, exactly one each",
+        count_the_cloud(&cloud, kind, n).await?,
+        kind.plural()
+    );
     println!(
         "\n== operator process peak RSS (VmHWM): {} (load {})",
         mib(peak_rss_kib()),

@@ -415,6 +415,22 @@ impl Cloud {
             .map_err(|e| e.to_string())
     }
 
+    /// Every resource the cloud stores (`/_emulator/projects/{pid}/inventory`): eventually
+    /// consistent ones included, no read counted; a supernode's nodes carry `parent`.
+    pub async fn inventory(&self) -> Result<Vec<CloudItem>, String> {
+        #[derive(Deserialize)]
+        struct Inventory {
+            items: Vec<CloudItem>,
+        }
+        let url = format!("{}/_emulator/projects/{PROJECT}/inventory", self.base);
+        let resp = self.http.get(url).send().await.map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("inventory: {}", resp.status()));
+        }
+        let inventory: Inventory = resp.json().await.map_err(|e| e.to_string())?;
+        Ok(inventory.items)
+    }
+
     /// What a user does in the console behind the operator's back: stop a notebook or a Lite
     /// Server, or scale a pool to 2 nodes.
     pub async fn console_edit(&self, kind: BenchKind, id: &str) -> Result<(), String> {
@@ -440,6 +456,44 @@ impl Cloud {
             Err(format!("console edit {id}: {}", resp.status()))
         }
     }
+}
+
+/// One stored cloud resource, as the emulator's inventory lists it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct CloudItem {
+    /// `notebooks`, `pools`, `dev-servers` or `hyperinstances`.
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// The supernode a dev-server is a node of.
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+impl CloudItem {
+    /// The inventory kind holding what one object of `kind` creates.
+    pub fn kind_of(kind: BenchKind) -> &'static str {
+        match kind {
+            BenchKind::Notebook => "notebooks",
+            BenchKind::Pool => "pools",
+            BenchKind::LiteServer => "dev-servers",
+        }
+    }
+}
+
+/// The cloud's create calls (every `POST` of a create route), by inventory kind.
+pub fn create_calls(calls: &BTreeMap<String, u64>) -> BTreeMap<&'static str, u64> {
+    [
+        ("notebooks", "POST /v1/{project_id}/notebooks"),
+        ("pools", "POST /v2/{project_id}/pools"),
+        ("dev-servers", "POST /v1/{project_id}/dev-servers"),
+    ]
+    .into_iter()
+    .map(|(kind, route)| (kind, calls.get(route).copied().unwrap_or(0)))
+    .collect()
 }
 
 fn status_kib(field: &str) -> u64 {

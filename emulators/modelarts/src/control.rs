@@ -240,6 +240,18 @@ impl Control {
         stats.log.clear();
     }
 
+    /// Every resource stored in a project (notebooks, pools, dev-servers with their supernode as
+    /// `parent`, hyperinstances), eventually consistent ones included, without counting reads:
+    /// what a test counts the cloud with. Each item: kind, id, name, status, tags, created_at.
+    pub fn inventory(&self, project: &str) -> Vec<Value> {
+        self.shared.with_project(project, |p, ctx, _| {
+            let mut all = p.notebooks.inventory(ctx);
+            all.extend(p.pools.inventory(ctx));
+            all.extend(p.servers.inventory(ctx));
+            all
+        })
+    }
+
     /// Number of pools stored in a project, hidden (eventually consistent) ones included.
     pub fn pool_count(&self, project: &str) -> usize {
         self.shared.with_project(project, |p, _, _| p.pools.len())
@@ -278,6 +290,7 @@ pub fn router() -> Router<App> {
         .route("/calls", get(calls).delete(clear_calls))
         .route("/requests", get(requests))
         .route("/credentials", post(add_credentials))
+        .route("/projects/{pid}/inventory", get(inventory))
         .route("/projects/{pid}/{kind}/{id}", get(peek).delete(delete_resource))
         .route("/projects/{pid}/{kind}/{id}/status", post(set_status))
         .route("/projects/{pid}/{kind}/{id}/action", post(action))
@@ -417,6 +430,10 @@ struct Creds {
 async fn add_credentials(State(s): State<App>, Json(c): Json<Creds>) -> Json<Value> {
     ctl(&s).add_credentials(&c.ak, &c.sk, c.security_token.as_deref());
     ok()
+}
+
+async fn inventory(State(s): State<App>, Path(pid): Path<String>) -> Json<Value> {
+    Json(json!({"items": ctl(&s).inventory(&pid)}))
 }
 
 async fn peek(

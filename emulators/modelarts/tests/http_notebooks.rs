@@ -466,3 +466,40 @@ async fn the_handle_serves_on_an_ephemeral_port_and_shuts_down() {
         .await;
     assert!(err.is_err(), "nothing listens after shutdown");
 }
+
+#[tokio::test]
+async fn the_inventory_lists_every_stored_resource_even_hidden_ones_without_counting_reads() {
+    let (emu, c) = started().await;
+    emu.set_eventual_consistency(Family::Notebooks, 5);
+    let id = create(&c, "counted-by-a-test").await;
+    let tags = json!({"tags": [{"key": "owner", "value": "uid-1"}]});
+    c.call(
+        "POST",
+        &format!("/v1/{{pid}}/notebooks/{id}/tags/create"),
+        Some(tags),
+    )
+    .await;
+    let inventory = reqwest::get(format!("{}/_emulator/projects/{PID}/inventory", emu.base_url()))
+        .await
+        .expect("control API")
+        .json::<Value>()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        inventory["items"],
+        json!([{"kind": "notebooks", "id": id, "name": "counted-by-a-test", "status": "RUNNING",
+                "tags": {"owner": "uid-1"}, "created_at": inventory["items"][0]["created_at"]}])
+    );
+    assert_eq!(emu.call_count("GET", "/v1/{project_id}/notebooks/{id}"), 0);
+    // Still hidden from the API's own reads: the inventory consumed none of them.
+    assert_eq!(
+        c.call("GET", &format!("/v1/{{pid}}/notebooks/{id}"), None)
+            .await
+            .status,
+        404
+    );
+    emu.control()
+        .delete_resource(PID, Kind::Notebook, &id)
+        .expect("deleted in the console");
+    assert_eq!(emu.control().inventory(PID), Vec::<Value>::new());
+}

@@ -461,6 +461,26 @@ impl Notebooks {
         self.by_seq.remove(&seq);
         Ok(())
     }
+
+    /// Every stored notebook (control API inventory): steps already due complete, but nothing
+    /// counts as a client read and nothing is hidden by eventual consistency.
+    pub fn inventory(&mut self, ctx: &Ctx<'_>) -> Vec<Value> {
+        let p = ctx.progression(Family::Notebooks);
+        let gone: Vec<u64> = (self.by_seq.iter_mut())
+            .filter_map(|(seq, nb)| (nb.tick(ctx.now, false, p) == Tick::Gone).then_some(*seq))
+            .collect();
+        for seq in gone {
+            if let Some(nb) = self.by_seq.remove(&seq) {
+                self.index.remove(&nb.id);
+            }
+        }
+        (self.by_seq.values())
+            .map(|nb| {
+                json!({"kind": "notebooks", "id": nb.id, "name": nb.name, "status": nb.status.as_str(),
+                       "tags": nb.tags, "created_at": nb.created_at})
+            })
+            .collect()
+    }
 }
 
 /// Notebook flavor lists carry the same items in both `data` and `flavors`.

@@ -409,6 +409,26 @@ impl Pools {
         self.by_seq.remove(&seq);
         Ok(())
     }
+
+    /// Every stored pool (control API inventory), named by its display name label; nothing
+    /// counts as a client read and nothing is hidden.
+    pub fn inventory(&mut self, ctx: &Ctx<'_>) -> Vec<Value> {
+        let gone: Vec<u64> = (self.by_seq.iter_mut())
+            .filter_map(|(seq, pool)| (pool.tick(ctx.now, false) == Tick::Gone).then_some(*seq))
+            .collect();
+        for seq in gone {
+            if let Some(pool) = self.by_seq.remove(&seq) {
+                self.index.remove(&pool.name);
+            }
+        }
+        (self.by_seq.values())
+            .map(|pool| {
+                let name = pool.labels.get("os.modelarts/name").unwrap_or(&pool.name);
+                json!({"kind": "pools", "id": pool.name, "name": name, "status": pool.phase.as_str(),
+                       "tags": pool.tags, "created_at": pool.created_at})
+            })
+            .collect()
+    }
 }
 
 /// K8s-style equality selectors: `k=v`, `k==v`, `k!=v`, `k` (exists), `!k` (absent), ANDed.

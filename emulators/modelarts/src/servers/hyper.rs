@@ -344,6 +344,27 @@ impl Servers {
         Ok(())
     }
 
+    /// Supernodes for [`Servers::inventory`]; due steps complete without counting as reads.
+    pub(super) fn hyper_inventory(&mut self, ctx: &Ctx<'_>) -> Vec<Value> {
+        let gone: Vec<u64> = (self.hypers.iter_mut())
+            .filter_map(|(seq, h)| (h.tick(ctx.now, false) == Tick::Gone).then_some(*seq))
+            .collect();
+        for seq in gone {
+            if let Some(h) = self.hypers.remove(&seq) {
+                self.hindex.remove(&h.id);
+                for c in h.children {
+                    let _ = self.remove(&c);
+                }
+            }
+        }
+        (self.hypers.values())
+            .map(|h| {
+                json!({"kind": "hyperinstances", "id": h.id, "name": h.name, "status": h.status.as_str(),
+                       "tags": h.tags, "created_at": h.created_at, "children": h.children.len()})
+            })
+            .collect()
+    }
+
     pub fn remove_hyper(&mut self, id: &str) -> ApiResult<()> {
         let seq = self.hindex.remove(id).ok_or_else(|| hyper_not_found(id))?;
         if let Some(h) = self.hypers.remove(&seq) {

@@ -10,7 +10,7 @@ pub mod routes;
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::errors::{ApiError, ApiResult, codes};
 use crate::paging::offset_page;
@@ -238,6 +238,27 @@ impl Servers {
         let seq = self.index.remove(id).ok_or_else(|| not_found(id))?;
         self.by_seq.remove(&seq);
         Ok(())
+    }
+
+    /// Every stored server and supernode (control API inventory). A supernode's children are
+    /// listed under it (`parent`), not as servers of their own; nothing counts as a read.
+    pub fn inventory(&mut self, ctx: &Ctx<'_>) -> Vec<Value> {
+        let gone: Vec<u64> = (self.by_seq.iter_mut())
+            .filter_map(|(seq, s)| (s.tick(ctx.now, false) == Tick::Gone).then_some(*seq))
+            .collect();
+        for seq in gone {
+            if let Some(s) = self.by_seq.remove(&seq) {
+                self.index.remove(&s.id);
+            }
+        }
+        let mut out: Vec<Value> = (self.by_seq.values())
+            .map(|s| {
+                json!({"kind": "dev-servers", "id": s.id, "name": s.name, "status": s.status.as_str(),
+                       "tags": {}, "created_at": s.created_at, "parent": s.hps.as_ref().map(|h| &h.0)})
+            })
+            .collect();
+        out.extend(self.hyper_inventory(ctx));
+        out
     }
 }
 
