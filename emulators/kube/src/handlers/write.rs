@@ -15,10 +15,20 @@ use crate::registry::ResourceDef;
 use crate::selectors::Selectors;
 use crate::server::App;
 
-fn opts(query: &Query) -> WriteOpts {
+fn opts(query: &Query, headers: &HeaderMap) -> WriteOpts {
+    // The apiserver names an Update's manager after `fieldManager`, else the User-Agent's prefix.
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let manager = query
+        .get("fieldManager")
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| agent.split('/').next().unwrap_or_default());
     WriteOpts {
         dry_run: query.dry_run(),
         strict_fields: query.get("fieldValidation") == Some("Strict"),
+        manager: Some(manager.chars().take(128).collect()),
     }
 }
 
@@ -41,6 +51,7 @@ pub fn create(
     def: &ResourceDef,
     target: &Target,
     query: &Query,
+    headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     if target.name.is_some() {
@@ -54,7 +65,7 @@ pub fn create(
         def,
         target.namespace.as_deref(),
         body,
-        &opts(query),
+        &opts(query, headers),
     )?;
     Ok(respond(def, StatusCode::CREATED, &created))
 }
@@ -64,6 +75,7 @@ pub fn update(
     def: &ResourceDef,
     target: &Target,
     query: &Query,
+    headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     let name = target.name.as_deref().unwrap_or_default();
@@ -75,7 +87,7 @@ pub fn update(
         name,
         body,
         part(target),
-        &opts(query),
+        &opts(query, headers),
     )?;
     Ok(respond(def, StatusCode::OK, &updated))
 }
@@ -91,7 +103,7 @@ pub fn patch(
     let name = target.name.as_deref().unwrap_or_default();
     let ns = target.namespace.as_deref();
     let ctype = content_type(headers);
-    let opts = opts(query);
+    let opts = opts(query, headers);
     let part = part(target);
     let body = decode_body(body, ctype == "application/apply-patch+yaml")?;
     let mut state = app.lock();
@@ -123,6 +135,12 @@ pub fn patch(
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
+        let force = query.flag("force");
+        // The apply records its own managedFields entry; no Update entry on top.
+        let opts = WriteOpts {
+            manager: None,
+            ..opts
+        };
         let Ok(old) = existing else {
             // Server-side apply creates the object when it does not exist yet.
             if part == Part::Status {
@@ -130,13 +148,13 @@ pub fn patch(
             }
             let mut applied = body;
             applied["metadata"]["name"] = json!(name);
-            let applied = crate::apply::apply(&json!({}), &applied, manager, &def.api_version(), "");
+            let applied = crate::apply::apply(def, &json!({}), &applied, manager, "", force)?;
             let created = objects::create(&mut state, def, ns, applied, &opts)?;
             return Ok(respond(def, StatusCode::CREATED, &created));
         };
         let sub = if part == Part::Status { "status" } else { "" };
-        let candidate = crate::apply::apply(&old, &body, manager, &def.api_version(), sub);
-        check_precondition(def, name, &old, &candidate)?;
+        check_precondition(def, name, &old, &body)?;
+        let candidate = crate::apply::apply(def, &old, &body, manager, sub, force)?;
         let updated = objects::finish_update(&mut state, def, old, candidate, part, &opts)?;
         return Ok(respond(def, StatusCode::OK, &updated));
     }
@@ -177,7 +195,10 @@ fn delete_options(query: &Query, body: &Bytes) -> Result<(WriteOpts, Value), Api
     } else {
         decode_body(body, false)?
     };
-    let mut opts = opts(query);
+    let mut opts = WriteOpts {
+        manager: None,
+        ..opts(query, &HeaderMap::new())
+    };
     if options["dryRun"]
         .as_array()
         .is_some_and(|d| d.iter().any(|v| v == "All"))
@@ -214,7 +235,10 @@ pub fn delete_collection(
     query: &Query,
 ) -> Result<Response, ApiError> {
     let selectors = Selectors::from_query(query, def)?;
-    let opts = opts(query);
+    let opts = WriteOpts {
+        manager: None,
+        ..opts(query, &HeaderMap::new())
+    };
     let mut state = app.lock();
     let doomed: Vec<(String, String)> = state
         .objects
