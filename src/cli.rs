@@ -24,6 +24,9 @@ pub enum Command {
     Demo(crate::runtime::demo::DemoArgs),
     /// Run the controllers against a cluster (kubeconfig or in-cluster) and ModelArts.
     Run(Box<crate::runtime::run::RunArgs>),
+    /// Preflight for `run`: cluster connection, CRDs, RBAC, and per region the ModelArts
+    /// endpoint, credentials, project ID and clock; exits non-zero when anything fails.
+    Check(Box<crate::runtime::check::CheckArgs>),
 }
 
 impl Cli {
@@ -39,6 +42,7 @@ impl Cli {
             }
             Command::Demo(args) => block_on(crate::runtime::demo::run(args)),
             Command::Run(args) => block_on(crate::runtime::run::run(*args)),
+            Command::Check(args) => block_on(crate::runtime::check::run(*args)),
             Command::Crds { dir: Some(dir) } => match write_crds(&dir) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {

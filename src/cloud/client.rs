@@ -455,8 +455,11 @@ impl ModelArtsClient {
         let mut headers: Vec<(String, String)> = vec![
             ("Content-Type".to_owned(), call.content_type.to_owned()),
             ("User-Agent".to_owned(), self.config.user_agent.clone()),
-            ("X-Project-Id".to_owned(), self.project_id.clone()),
         ];
+        // Global services (IAM) get no project header, as the SDK's credentials add none there.
+        if !self.project_id.is_empty() {
+            headers.push(("X-Project-Id".to_owned(), self.project_id.clone()));
+        }
         let credentials = self.credentials.current();
         let request = RequestToSign {
             method: call.method.as_str(),

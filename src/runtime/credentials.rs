@@ -211,6 +211,9 @@ fn scope_hash(key: &str) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..8])
 }
 
+/// How the values of `deploy/examples/credentials-secret.yaml` start until a user fills them in.
+pub const PLACEHOLDER_PREFIX: &str = "REPLACE_WITH_";
+
 /// Reads `accessKey`, `secretKey` and the optional `securityToken`, `projectId`, `region`.
 pub fn parse_secret(secret: &Secret) -> std::result::Result<Source, String> {
     let data = secret.data.clone().unwrap_or_default();
@@ -220,6 +223,12 @@ pub fn parse_secret(secret: &Secret) -> std::result::Result<Source, String> {
             .transpose()
             .map_err(|_| format!("key {k} is not UTF-8"))
             .map(|v| v.filter(|s| !s.is_empty()))
+            .and_then(|v| match v {
+                Some(s) if s.starts_with(PLACEHOLDER_PREFIX) => Err(format!(
+                    "key {k} still holds the template's placeholder {s}: replace it with your own value"
+                )),
+                other => Ok(other),
+            })
     };
     let ak = get("accessKey")?.ok_or("missing key accessKey")?;
     let sk = get("secretKey")?.ok_or("missing key secretKey")?;

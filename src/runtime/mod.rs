@@ -1,4 +1,5 @@
 //! Process wiring: controllers, the health and metrics server, credentials and configuration.
+pub mod check;
 pub mod controller;
 pub mod credentials;
 pub mod demo;

@@ -11,19 +11,27 @@
 
 mod apply;
 mod auth;
+mod builtin_rules;
 mod builtins;
 mod cel;
 mod crd;
+mod crd_lifecycle;
 mod discovery;
 mod error;
+mod events;
 mod faults;
+mod gc;
 mod handlers;
+mod health;
 mod http;
 mod kinds;
 mod list_types;
 mod meta;
+mod namespaces;
 mod objects;
+mod openapi;
 mod patch;
+mod protobuf;
 mod registry;
 mod rules;
 mod schema;

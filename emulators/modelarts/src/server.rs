@@ -40,6 +40,7 @@ pub fn build_router(shared: Arc<Shared>) -> Router {
         .merge(crate::notebooks::routes::router())
         .merge(crate::pools::routes::router())
         .merge(crate::servers::routes::router())
+        .merge(crate::iam::router())
         // The gateway knows an API by method and path: a wrong method is an unknown API.
         .method_not_allowed_fallback(api_not_found)
         .route_layer(middleware::from_fn_with_state(shared.clone(), gateway));

@@ -360,7 +360,8 @@ pub fn status_from(remote: &Remote, status: &mut NotebookStatus) {
         .as_ref()
         .filter(|l| l.enable != Some(false) && remote.status == "RUNNING")
         .and_then(|l| l.create_at.zip(l.duration))
-        .and_then(|(c, d)| jiff::Timestamp::from_millisecond(c + d).ok())
+        // Whole seconds: the value is printed as is in `kubectl get -o wide`.
+        .and_then(|(c, d)| jiff::Timestamp::from_second((c + d) / 1000).ok())
         .map(|t| t.to_string());
     let ssh: Vec<String> = remote
         .endpoints

@@ -62,14 +62,14 @@ pub fn resource(
         }
         Some(_) => return Err(not_found_path()),
     }
-    // Only JSON bodies are understood; say so instead of failing to parse protobuf as JSON.
-    if crate::http::content_type(headers).contains("protobuf") {
-        return Err(ApiError::new(
-            415,
-            "UnsupportedMediaType",
-            "kube-emulator accepts JSON request bodies only (protobuf is not supported)",
-        ));
-    }
+    // Protobuf bodies (client-go's typed clients, Helm's release storage) become JSON here.
+    let decoded;
+    let body = if crate::http::content_type(headers).contains("protobuf") {
+        decoded = Bytes::from(crate::protobuf::decode(&def, verb, body)?.to_string());
+        &decoded
+    } else {
+        body
+    };
     if let Some(code) = app.faults.take(verb, &def.plural) {
         return Err(injected(code));
     }
@@ -81,7 +81,7 @@ pub fn resource(
         "update" => write::update(app, &def, &target, query, headers, body),
         "patch" => write::patch(app, &def, &target, query, headers, body),
         "delete" => write::delete(app, &def, &target, query, body),
-        "deletecollection" => write::delete_collection(app, &def, &target, query),
+        "deletecollection" => write::delete_collection(app, &def, &target, query, body),
         _ => Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({method})"
         ))),

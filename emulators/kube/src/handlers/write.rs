@@ -29,6 +29,7 @@ fn opts(query: &Query, headers: &HeaderMap) -> WriteOpts {
         dry_run: query.dry_run(),
         strict_fields: query.get("fieldValidation") == Some("Strict"),
         manager: Some(manager.chars().take(128).collect()),
+        propagation_finalizer: None,
     }
 }
 
@@ -43,6 +44,7 @@ fn part(target: &Target) -> Part {
 fn respond(def: &ResourceDef, code: StatusCode, object: &Value) -> Response {
     let mut object = object.clone();
     object["apiVersion"] = Value::String(def.api_version());
+    crate::events::to_view(def, &mut object);
     json_response(code, &object)
 }
 
@@ -59,7 +61,8 @@ pub fn create(
             "POST is not allowed on a named resource",
         ));
     }
-    let body = decode_body(body, false)?;
+    let mut body = decode_body(body, false)?;
+    crate::events::to_storage(def, &mut body);
     let created = objects::create(
         &mut app.lock(),
         def,
@@ -79,7 +82,8 @@ pub fn update(
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     let name = target.name.as_deref().unwrap_or_default();
-    let body = decode_body(body, false)?;
+    let mut body = decode_body(body, false)?;
+    crate::events::to_storage(def, &mut body);
     let updated = objects::update(
         &mut app.lock(),
         def,
@@ -148,18 +152,24 @@ pub fn patch(
             }
             let mut applied = body;
             applied["metadata"]["name"] = json!(name);
-            let applied = crate::apply::apply(def, &json!({}), &applied, manager, "", force)?;
+            let mut applied = crate::apply::apply(def, &json!({}), &applied, manager, "", force)?;
+            crate::events::to_storage(def, &mut applied);
             let created = objects::create(&mut state, def, ns, applied, &opts)?;
             return Ok(respond(def, StatusCode::CREATED, &created));
         };
         let sub = if part == Part::Status { "status" } else { "" };
+        let mut view = old.clone();
+        crate::events::to_view(def, &mut view);
         check_precondition(def, name, &old, &body)?;
-        let candidate = crate::apply::apply(def, &old, &body, manager, sub, force)?;
+        let mut candidate = crate::apply::apply(def, &view, &body, manager, sub, force)?;
+        crate::events::to_storage(def, &mut candidate);
         let updated = objects::finish_update(&mut state, def, old, candidate, part, &opts)?;
         return Ok(respond(def, StatusCode::OK, &updated));
     }
     let old = existing?;
+    // Patches apply to the object as the requested version shows it.
     let mut candidate = old.clone();
+    crate::events::to_view(def, &mut candidate);
     match ctype.as_str() {
         "application/merge-patch+json" => patch::merge_patch(&mut candidate, &body),
         "application/json-patch+json" => patch::json_patch(&mut candidate, &body).map_err(|e| {
@@ -176,6 +186,7 @@ pub fn patch(
         }
         other => return Err(ApiError::unsupported_media_type(other)),
     }
+    crate::events::to_storage(def, &mut candidate);
     check_precondition(def, name, &old, &candidate)?;
     let updated = objects::finish_update(&mut state, def, old, candidate, part, &opts)?;
     Ok(respond(def, StatusCode::OK, &updated))
@@ -199,6 +210,7 @@ fn delete_options(query: &Query, body: &Bytes) -> Result<(WriteOpts, Value), Api
         manager: None,
         ..opts(query, &HeaderMap::new())
     };
+    opts.propagation_finalizer = crate::gc::deletion_finalizer(&options, query.get("propagationPolicy"))?;
     if options["dryRun"]
         .as_array()
         .is_some_and(|d| d.iter().any(|v| v == "All"))
@@ -233,12 +245,10 @@ pub fn delete_collection(
     def: &ResourceDef,
     target: &Target,
     query: &Query,
+    body: &Bytes,
 ) -> Result<Response, ApiError> {
     let selectors = Selectors::from_query(query, def)?;
-    let opts = WriteOpts {
-        manager: None,
-        ..opts(query, &HeaderMap::new())
-    };
+    let (opts, _) = delete_options(query, body)?;
     let mut state = app.lock();
     let doomed: Vec<(String, String)> = state
         .objects
@@ -255,7 +265,9 @@ pub fn delete_collection(
     let mut items = Vec::new();
     for (ns, name) in doomed {
         let ns = if def.namespaced { Some(ns.as_str()) } else { None };
-        items.push(objects::delete(&mut state, def, ns, &name, &Value::Null, &opts)?);
+        let mut item = objects::delete(&mut state, def, ns, &name, &Value::Null, &opts)?;
+        crate::events::to_view(def, &mut item);
+        items.push(item);
     }
     let list = json!({"kind": def.list_kind, "apiVersion": def.api_version(), "metadata": {"resourceVersion": state.rv.to_string()}, "items": items});
     Ok(json_response(StatusCode::OK, &list))

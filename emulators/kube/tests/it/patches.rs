@@ -284,11 +284,14 @@ async fn server_side_apply_removes_a_field_its_manager_stops_applying() {
 }
 
 #[tokio::test]
-async fn a_protobuf_body_is_refused_with_415_saying_json_only() {
+async fn a_protobuf_body_of_a_kind_other_than_secret_or_config_map_is_refused_with_415() {
     let api = Api::start().await;
     let resp = api
         .http
-        .post(format!("{}/api/v1/namespaces/default/configmaps", api.base))
+        .post(format!(
+            "{}/apis/coordination.k8s.io/v1/namespaces/default/leases",
+            api.base
+        ))
         .header("content-type", "application/vnd.kubernetes.protobuf")
         .body(vec![0x6b, 0x38, 0x73, 0x00])
         .send()
@@ -300,6 +303,6 @@ async fn a_protobuf_body_is_refused_with_415_saying_json_only() {
         s["message"]
             .as_str()
             .unwrap()
-            .contains("JSON request bodies only")
+            .contains("protobuf bodies only for Secrets, ConfigMaps and DeleteOptions")
     );
 }
