@@ -6,6 +6,8 @@
 mod cloud;
 mod kube_side;
 
+pub use kube_side::REQUIRED_ACCESS;
+
 use super::credentials::{OperatorCredentials, Source, parse_secret};
 use clap::{Args, ValueEnum};
 use k8s_openapi::api::core::v1::Secret;
