@@ -149,3 +149,33 @@ def test_argocd_health_follows_the_operators_conditions(stack):
     assert health(stale)[0] == "Progressing"
     assert health({"metadata": {"name": "new", "generation": 1}})[0] == "Progressing"
 
+
+
+def test_kubectl_apply_k_installs_the_kustomize_base_into_kube_emulator():
+    with tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = pathlib.Path(tmp) / "kubeconfig"
+        kube = subprocess.Popen([str(BIN / "kube-emulator"), "--listen", "127.0.0.1:0", "--kubeconfig",
+                                 str(kubeconfig)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            assert "listening on" in kube.stdout.readline()
+
+            def kubectl(*args):
+                result = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), *map(str, args)],
+                                        capture_output=True, text=True, timeout=60)
+                assert result.returncode == 0, result.stdout + result.stderr
+                return result.stdout
+
+            out = kubectl("apply", "-k", REPO / "deploy" / "manifests")
+            for created in ["namespace/modelarts-system", "serviceaccount/modelarts-operator",
+                            "clusterrole.rbac.authorization.k8s.io/modelarts-operator",
+                            "deployment.apps/modelarts-operator", "poddisruptionbudget.policy/modelarts-operator",
+                            "customresourcedefinition.apiextensions.k8s.io/notebooks.modelarts.operator.dev"]:
+                assert f"{created} created" in out, out
+            again = kubectl("apply", "-k", REPO / "deploy" / "manifests")
+            assert "created" not in again, again
+            deploy = json.loads(kubectl("get", "deployment", "modelarts-operator", "-n", "modelarts-system",
+                                        "-o", "json"))
+            assert "--leader-elect" in deploy["spec"]["template"]["spec"]["containers"][0]["args"]
+        finally:
+            kube.terminate()
+            kube.wait(timeout=10)
