@@ -232,6 +232,22 @@ impl Error {
         }))
     }
 
+    /// A mutating request the leader-election fence refused to send. Classified Transient,
+    /// which callers treat as "may have happened": a create's marker is kept rather than
+    /// cleared by a replica that is no longer allowed to decide anything.
+    pub fn fenced(operation: &'static str, why: impl Into<String>) -> Self {
+        Error(Box::new(Details {
+            operation,
+            kind: ErrorKind::Transient,
+            status: None,
+            error_code: Some("Fenced".to_owned()),
+            error_msg: format!("not sent: {}", why.into()),
+            request_id: None,
+            retry_after: None,
+            source: None,
+        }))
+    }
+
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
     }

@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod cleanup;
 pub mod conditions;
 pub mod context;
+pub mod crd_deletion;
 pub mod create;
 pub mod events;
 pub mod identity;

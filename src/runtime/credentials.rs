@@ -4,7 +4,7 @@
 //! effect without a restart; one client (and token bucket) per credentials scope is cached.
 use crate::{
     api::common::CommonSpec,
-    cloud::{CallObserver, ClientConfig, Credentials, ModelArtsClient},
+    cloud::{CallObserver, ClientConfig, Credentials, ModelArtsClient, gate::Fence},
     engine::{
         context::{CloudResolver, ScopedClient},
         outcome::{Error, Result},
@@ -75,6 +75,7 @@ pub struct Resolver {
     http: reqwest::Client,
     observer: Arc<dyn CallObserver>,
     limiters: RateLimiters,
+    fence: Option<Arc<dyn Fence>>,
     secrets: Mutex<HashMap<(String, String), (Instant, Source)>>,
     clients: Mutex<HashMap<String, Arc<ScopedClient>>>,
 }
@@ -88,9 +89,16 @@ impl Resolver {
             http: reqwest::Client::new(),
             observer,
             limiters,
+            fence: None,
             secrets: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Every client built from now on checks `fence` before each mutating request.
+    pub fn with_fence(mut self, fence: Option<Arc<dyn Fence>>) -> Self {
+        self.fence = fence;
+        self
     }
 
     /// A region or project named by the operator-wide environment credentials.
@@ -195,10 +203,14 @@ impl Resolver {
         if let Some(endpoint) = &self.config.endpoint {
             config = config.with_endpoint(endpoint.clone());
         }
-        let client = ModelArtsClient::with_http_client(config, source.credentials.clone(), self.http.clone())
-            .map_err(|e| Error::Credentials(e.to_string()))?
-            .with_observer(self.observer.clone())
-            .with_gate(self.limiters.for_scope(&scope_hash(&key)));
+        let mut client =
+            ModelArtsClient::with_http_client(config, source.credentials.clone(), self.http.clone())
+                .map_err(|e| Error::Credentials(e.to_string()))?
+                .with_observer(self.observer.clone())
+                .with_gate(self.limiters.for_scope(&scope_hash(&key)));
+        if let Some(fence) = &self.fence {
+            client = client.with_fence(fence.clone());
+        }
         let scoped = Arc::new(ScopedClient {
             key: scope_hash(&key),
             client,

@@ -2,7 +2,9 @@
 pub mod check;
 pub mod controller;
 pub mod credentials;
+#[cfg(feature = "demo")]
 pub mod demo;
+pub mod leader;
 pub mod operator;
 pub mod run;
 pub mod server;

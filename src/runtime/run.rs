@@ -1,8 +1,9 @@
 //! `modelarts-operator run`: the production entry point.
 use super::{
     credentials::{OperatorCredentials, ResolverConfig},
+    leader,
     operator::{self, OperatorConfig},
-    server::{self, Health},
+    server::{self, Health, Role},
 };
 use crate::{
     api::notebook::Notebook,
@@ -63,6 +64,16 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Watch only these namespaces (comma-separated), e.g. with the chart's namespaced RBAC;
+    /// default: the whole cluster.
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub watch_namespaces: Vec<String>,
+    /// When a CRD itself is being deleted, still delete the cloud resources of its objects
+    /// (per their deletionPolicy). Off: those objects are released and the cloud keeps them.
+    #[arg(long)]
+    pub delete_cloud_resources_on_crd_deletion: bool,
+    #[command(flatten)]
+    pub leader: super::leader::LeaderArgs,
 }
 
 impl RunArgs {
@@ -99,10 +110,18 @@ impl RunArgs {
             engine: EngineConfig {
                 resync: Duration::from_secs(self.resync_seconds.max(1)),
                 waiting: Duration::from_millis(self.waiting_millis.max(10)),
+                delete_on_crd_deletion: self.delete_cloud_resources_on_crd_deletion,
                 ..EngineConfig::default()
             },
             concurrency: self.concurrency.max(1),
             poll_interval: Duration::from_secs(self.poll_seconds.max(1)),
+            fence: None,
+            namespaces: self
+                .watch_namespaces
+                .iter()
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -138,8 +157,11 @@ pub async fn kube_client(kubeconfig: Option<&PathBuf>) -> Result<kube::Client, S
 
 /// Checks that the CRDs are served. Only a 404 means "not installed"; anything else (the API
 /// server restarting, a network blip) is retried with backoff for about two minutes.
-pub async fn wait_for_crds(client: &kube::Client) -> Result<(), String> {
-    let notebooks: Api<Notebook> = Api::all(client.clone());
+async fn check_crds(client: &kube::Client, namespaces: &[String]) -> Result<(), String> {
+    let notebooks: Api<Notebook> = match namespaces.first() {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
     let mut delay = std::time::Duration::from_millis(500);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
@@ -165,9 +187,10 @@ pub async fn wait_for_crds(client: &kube::Client) -> Result<(), String> {
 
 pub async fn run(args: RunArgs) -> Result<(), String> {
     init_logging(args.log_format);
+    args.leader.validate()?;
     let client = kube_client(args.kubeconfig.as_ref()).await?;
-    wait_for_crds(&client).await?;
     let config = args.operator_config(args.operator_credentials()?);
+    check_crds(&client, &config.namespaces).await?;
     let metrics = Metrics::default();
     let health = Health::default();
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -175,15 +198,29 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
         .map_err(|e| format!("listen {}: {e}", args.listen))?;
     let app = server::router(metrics.clone(), health.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let handle = operator::start(client, config, metrics);
-    health.set_ready(true);
     tracing::info!(listen = %args.listen, "modelarts-operator running");
-    shutdown_signal().await;
-    tracing::info!("shutting down: finishing in-flight reconciles");
-    health.set_ready(false);
-    handle.shutdown().await;
+    let result = if args.leader.leader_elect {
+        leader::run(
+            client,
+            args.leader.clone(),
+            config,
+            metrics,
+            health,
+            shutdown_signal(),
+        )
+        .await
+    } else {
+        let handle = operator::start(client, config, metrics.clone());
+        metrics.leader.set(1);
+        health.set_role(Role::Leader);
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight reconciles");
+        health.set_role(Role::Starting);
+        handle.shutdown().await;
+        Ok(())
+    };
     server.abort();
-    Ok(())
+    result
 }
 
 /// Ctrl-C or SIGTERM.

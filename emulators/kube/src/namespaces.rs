@@ -158,6 +158,45 @@ pub fn delete(state: &mut State, def: &ResourceDef, old: Value, opts: &WriteOpts
     Ok(stored)
 }
 
+/// `PUT /api/v1/namespaces/{name}/finalize`: the namespace finalize strategy changes only
+/// `spec.finalizers`; a terminating namespace left without any finalizer is removed at once
+/// (whatever content remains stays orphaned, as on a cluster).
+pub fn finalize(
+    state: &mut State,
+    def: &ResourceDef,
+    name: &str,
+    body: &Value,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
+    let old = objects::current(state, def, None, name)?;
+    if let Some(body_name) = meta::str_field(body, "name")
+        && body_name != name
+    {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let mut new = old.clone();
+    let finalizers = spec_finalizers(body);
+    if finalizers.is_empty() {
+        if let Some(spec) = new["spec"].as_object_mut() {
+            spec.remove("finalizers");
+        }
+    } else {
+        new["spec"]["finalizers"] = json!(finalizers);
+    }
+    if new == old || dry_run {
+        return Ok(new);
+    }
+    let gone = meta::is_deleting(&new) && finalizers.is_empty() && meta::finalizers(&new).is_empty();
+    let kind = if gone {
+        EventType::Deleted
+    } else {
+        EventType::Modified
+    };
+    Ok((*state.commit(KEY, kind, new)).clone())
+}
+
 thread_local! {
     /// Set while the controller deletes a namespace's content: those deletes commit through the
     /// normal write path, whose hook would otherwise re-enter the controller. The store lock is

@@ -15,6 +15,9 @@ pub struct WriteOpts {
     pub dry_run: bool,
     /// `fieldValidation=Strict` turns pruned unknown fields into a 400, as on a real server.
     pub strict_fields: bool,
+    /// The field manager an Update is recorded for in `managedFields` (none for the server's own
+    /// writes and for apply patches, which record themselves).
+    pub manager: Option<String>,
     /// `foregroundDeletion` or `orphan`: the finalizer a DELETE's propagation policy adds.
     pub propagation_finalizer: Option<&'static str>,
 }
@@ -162,6 +165,9 @@ pub fn create(
         crate::schema::admit(def, &name, &mut body, None, opts.strict_fields)?;
     }
     meta::normalize(&mut body);
+    if let Some(manager) = &opts.manager {
+        crate::apply::record_update(def, None, &mut body, manager, "");
+    }
     if opts.dry_run {
         return Ok(body);
     }
@@ -308,6 +314,10 @@ pub fn finish_update(
     {
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
         new["metadata"]["generation"] = json!(generation + 1);
+    }
+    if let Some(manager) = &opts.manager {
+        let sub = if part == Part::Status { "status" } else { "" };
+        crate::apply::record_update(def, Some(&old), &mut new, manager, sub);
     }
     if new == old {
         return Ok(old);

@@ -88,6 +88,14 @@ async fn dispatch(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    // Authentication, impersonation and RBAC run before routing, as the apiserver's filters do.
+    let user = match crate::auth::admit(&app.lock(), &method, &path, &query, &headers) {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(result) = crate::auth::review::handle(&app.lock(), &user, &method, &path, &body) {
+        return result.unwrap_or_else(IntoResponse::into_response);
+    }
     // The v2 document is served as JSON only; answer a protobuf-only Accept (client-go's v2
     // client) with 406 instead of JSON the client would misparse.
     if path.starts_with("/openapi/v2") && !crate::http::accepts_json(&headers) {

@@ -15,10 +15,20 @@ use crate::registry::ResourceDef;
 use crate::selectors::Selectors;
 use crate::server::App;
 
-fn opts(query: &Query) -> WriteOpts {
+fn opts(query: &Query, headers: &HeaderMap) -> WriteOpts {
+    // The apiserver names an Update's manager after `fieldManager`, else the User-Agent's prefix.
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let manager = query
+        .get("fieldManager")
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| agent.split('/').next().unwrap_or_default());
     WriteOpts {
         dry_run: query.dry_run(),
         strict_fields: query.get("fieldValidation") == Some("Strict"),
+        manager: Some(manager.chars().take(128).collect()),
         propagation_finalizer: None,
     }
 }
@@ -43,6 +53,7 @@ pub fn create(
     def: &ResourceDef,
     target: &Target,
     query: &Query,
+    headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     if target.name.is_some() {
@@ -57,7 +68,7 @@ pub fn create(
         def,
         target.namespace.as_deref(),
         body,
-        &opts(query),
+        &opts(query, headers),
     )?;
     Ok(respond(def, StatusCode::CREATED, &created))
 }
@@ -67,6 +78,7 @@ pub fn update(
     def: &ResourceDef,
     target: &Target,
     query: &Query,
+    headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     let name = target.name.as_deref().unwrap_or_default();
@@ -79,7 +91,7 @@ pub fn update(
         name,
         body,
         part(target),
-        &opts(query),
+        &opts(query, headers),
     )?;
     Ok(respond(def, StatusCode::OK, &updated))
 }
@@ -95,7 +107,7 @@ pub fn patch(
     let name = target.name.as_deref().unwrap_or_default();
     let ns = target.namespace.as_deref();
     let ctype = content_type(headers);
-    let opts = opts(query);
+    let opts = opts(query, headers);
     let part = part(target);
     let body = decode_body(body, ctype == "application/apply-patch+yaml")?;
     let mut state = app.lock();
@@ -127,6 +139,12 @@ pub fn patch(
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
+        let force = query.flag("force");
+        // The apply records its own managedFields entry; no Update entry on top.
+        let opts = WriteOpts {
+            manager: None,
+            ..opts
+        };
         let Ok(old) = existing else {
             // Server-side apply creates the object when it does not exist yet.
             if part == Part::Status {
@@ -134,7 +152,7 @@ pub fn patch(
             }
             let mut applied = body;
             applied["metadata"]["name"] = json!(name);
-            let mut applied = crate::apply::apply(&json!({}), &applied, manager, &def.api_version(), "");
+            let mut applied = crate::apply::apply(def, &json!({}), &applied, manager, "", force)?;
             crate::events::to_storage(def, &mut applied);
             let created = objects::create(&mut state, def, ns, applied, &opts)?;
             return Ok(respond(def, StatusCode::CREATED, &created));
@@ -142,9 +160,9 @@ pub fn patch(
         let sub = if part == Part::Status { "status" } else { "" };
         let mut view = old.clone();
         crate::events::to_view(def, &mut view);
-        let mut candidate = crate::apply::apply(&view, &body, manager, &def.api_version(), sub);
+        check_precondition(def, name, &old, &body)?;
+        let mut candidate = crate::apply::apply(def, &view, &body, manager, sub, force)?;
         crate::events::to_storage(def, &mut candidate);
-        check_precondition(def, name, &old, &candidate)?;
         let updated = objects::finish_update(&mut state, def, old, candidate, part, &opts)?;
         return Ok(respond(def, StatusCode::OK, &updated));
     }
@@ -188,7 +206,10 @@ fn delete_options(query: &Query, body: &Bytes) -> Result<(WriteOpts, Value), Api
     } else {
         decode_body(body, false)?
     };
-    let mut opts = opts(query);
+    let mut opts = WriteOpts {
+        manager: None,
+        ..opts(query, &HeaderMap::new())
+    };
     opts.propagation_finalizer = crate::gc::deletion_finalizer(&options, query.get("propagationPolicy"))?;
     if options["dryRun"]
         .as_array()

@@ -2,6 +2,8 @@
 //! target, but eleven ~180 MB debug binaries cost minutes of linking and gigabytes of disk on the
 //! shared 2-core machine.
 
+mod apply_conflicts;
+mod auth;
 mod builtins;
 mod common;
 mod controller;

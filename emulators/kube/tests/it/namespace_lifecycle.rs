@@ -221,3 +221,34 @@ async fn a_dry_run_delete_of_a_namespace_changes_nothing() {
     assert_eq!(ns["status"]["phase"], "Active");
     assert!(ns["metadata"].get("deletionTimestamp").is_none());
 }
+
+#[tokio::test]
+async fn finalize_with_no_spec_finalizers_removes_a_terminating_namespace_at_once() {
+    let api = Api::start().await;
+    team(&api).await;
+    let cm = json!({"metadata": {"name": "c", "finalizers": ["example.com/hold"]}});
+    api.post("/api/v1/namespaces/team/configmaps", cm).await;
+    api.delete("/api/v1/namespaces/team").await;
+    let (_, ns) = api.get("/api/v1/namespaces/team").await;
+    let mut body = ns.clone();
+    body["spec"]["finalizers"] = json!([]);
+    let (code, out) = api.put("/api/v1/namespaces/team/finalize", body).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(api.get("/api/v1/namespaces/team").await.0, 404);
+    // The forced finalize leaves the content behind, as on a cluster.
+    assert_eq!(api.get("/api/v1/namespaces/team/configmaps/c").await.0, 200);
+}
+
+#[tokio::test]
+async fn finalize_changes_only_spec_finalizers_of_an_active_namespace() {
+    let api = Api::start().await;
+    team(&api).await;
+    let body = json!({"metadata": {"name": "team", "labels": {"x": "y"}}, "spec": {"finalizers": ["kubernetes", "example.com/extra"]}});
+    let (code, ns) = api.put("/api/v1/namespaces/team/finalize", body).await;
+    assert_eq!(code, 200, "{ns}");
+    assert_eq!(
+        ns["spec"]["finalizers"],
+        json!(["kubernetes", "example.com/extra"])
+    );
+    assert!(ns["metadata"]["labels"].get("x").is_none(), "{ns}");
+}

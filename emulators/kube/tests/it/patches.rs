@@ -119,10 +119,20 @@ async fn server_side_apply_creates_a_missing_object_then_merges_another_managers
     assert_eq!(code, 201, "{w}");
     assert_eq!(w["metadata"]["managedFields"][0]["manager"], "tester");
     let yaml = "apiVersion: test.emulator.dev/v1\nkind: Widget\nmetadata:\n  name: a\nspec:\n  size: 3\n";
-    // A second manager applies only size; zone stays because "tester" still owns it.
+    // A second manager changing a field "tester" owns conflicts; with force it takes it over.
+    // zone stays because "tester" still owns it.
     let resp = api
         .http
         .patch(format!("{}{WIDGETS}/a?fieldManager=other", api.base))
+        .header("content-type", "application/apply-patch+yaml")
+        .body(yaml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
+    let resp = api
+        .http
+        .patch(format!("{}{WIDGETS}/a?fieldManager=other&force=true", api.base))
         .header("content-type", "application/apply-patch+yaml")
         .body(yaml)
         .send()
