@@ -19,11 +19,17 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    #[cfg(feature = "demo")]
     /// Run everything locally on stand-ins: Kubernetes and ModelArts emulators, the CRDs, the
     /// examples and the controllers, with a live view (Ctrl-C to stop).
     Demo(crate::runtime::demo::DemoArgs),
     /// Run the controllers against a cluster (kubeconfig or in-cluster) and ModelArts.
     Run(Box<crate::runtime::run::RunArgs>),
+    /// Preflight for `run`: cluster connection, CRDs, RBAC, and per region the ModelArts
+    /// endpoint, credentials, project ID and clock; exits non-zero when anything fails.
+    Check(Box<crate::runtime::check::CheckArgs>),
+    /// GET a URL and exit 0 on a 2xx answer (the chart's `helm test`; the image has no shell).
+    Probe { url: String },
 }
 
 impl Cli {
@@ -37,8 +43,11 @@ impl Cli {
                 print!("{}", docs.concat());
                 ExitCode::SUCCESS
             }
+            #[cfg(feature = "demo")]
             Command::Demo(args) => block_on(crate::runtime::demo::run(args)),
             Command::Run(args) => block_on(crate::runtime::run::run(*args)),
+            Command::Check(args) => block_on(crate::runtime::check::run(*args)),
+            Command::Probe { url } => block_on(probe(url)),
             Command::Crds { dir: Some(dir) } => match write_crds(&dir) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
@@ -56,6 +65,25 @@ fn write_crds(dir: &std::path::Path) -> std::io::Result<()> {
         std::fs::write(dir.join(name), yaml)?;
     }
     Ok(())
+}
+
+async fn probe(url: String) -> Result<(), String> {
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    println!("{url}: {status} {body}");
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("{url} answered {status}"))
+    }
 }
 
 /// Runs an async job on a fresh multi-threaded runtime and turns its error into an exit code.

@@ -101,3 +101,22 @@ fn every_crd_is_namespaced_with_status_category_and_short_name() {
         }
     }
 }
+
+#[test]
+fn the_helm_chart_carries_exactly_the_generated_crds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/helm/modelarts-operator/crds");
+    let generated = crd_files();
+    for (name, yaml) in &generated {
+        let committed = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        assert!(
+            &committed == yaml,
+            "deploy/helm/modelarts-operator/crds/{name} is stale: cp crds/*.yaml deploy/helm/modelarts-operator/crds/"
+        );
+    }
+    let count = std::fs::read_dir(&dir).expect("chart crds/").count();
+    assert_eq!(
+        count,
+        generated.len(),
+        "the chart's crds/ holds only the generated CRDs"
+    );
+}

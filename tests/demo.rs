@@ -37,21 +37,40 @@ fn the_demo_brings_every_managed_example_to_ready() {
 }
 
 #[test]
-fn the_demo_embeds_every_example_in_deploy_examples() {
+fn the_demo_embeds_exactly_the_files_of_the_examples_kustomization_in_its_order() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples");
-    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-        .expect("examples directory")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".yaml"))
+    let kustomization: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(format!("{dir}/kustomization.yaml")).expect("kustomization.yaml"),
+    )
+    .expect("kustomization.yaml parses");
+    let listed: Vec<String> = kustomization["resources"]
+        .as_sequence()
+        .expect("resources list")
+        .iter()
+        .map(|r| r.as_str().expect("a file name").to_string())
         .collect();
-    on_disk.sort();
-    let mut embedded: Vec<String> = modelarts_operator::runtime::demo::EXAMPLES
+    let embedded: Vec<String> = modelarts_operator::runtime::demo::EXAMPLES
         .iter()
         .map(|(name, _)| name.to_string())
         .collect();
-    embedded.sort();
     assert_eq!(
-        embedded, on_disk,
-        "add new example files to runtime::demo::EXAMPLES"
+        embedded, listed,
+        "runtime::demo::EXAMPLES must embed the files of deploy/examples/kustomization.yaml"
+    );
+    for (name, text) in modelarts_operator::runtime::demo::EXAMPLES {
+        let on_disk = std::fs::read_to_string(format!("{dir}/{name}")).expect("listed file exists");
+        assert_eq!(&on_disk, text, "{name} is embedded as it is on disk");
+    }
+    let mut manifests: Vec<String> = std::fs::read_dir(dir)
+        .expect("examples directory")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".yaml") && n != "kustomization.yaml")
+        .collect();
+    manifests.sort();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted, manifests,
+        "every manifest in deploy/examples is listed in its kustomization.yaml"
     );
 }

@@ -5,7 +5,18 @@ pub const READY: &str = "Ready";
 /// The last reconcile reached the cloud and applied the spec without error.
 pub const SYNCED: &str = "Synced";
 
+/// kstatus: True while the object is converging to its spec (Helm 4 `--wait`, Argo CD and Flux
+/// read it as "in progress").
+pub const RECONCILING: &str = "Reconciling";
+/// kstatus: True when a terminal error stops progress until the spec (or the cloud) changes
+/// (read as "failed").
+pub const STALLED: &str = "Stalled";
+
 pub mod reasons {
+    /// Reconciling=False / Stalled=False: the spec has been reached.
+    pub const CONVERGED: &str = "Converged";
+    /// Stalled=False while converging: nothing blocks progress.
+    pub const NOT_STALLED: &str = "NotStalled";
     pub const AVAILABLE: &str = "Available";
     pub const SYNCED: &str = "Synced";
     pub const CREATING: &str = "Creating";

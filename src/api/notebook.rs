@@ -36,11 +36,14 @@ use serde::{Deserialize, Serialize};
         json_path = ".spec.desiredState",
         priority = 1
     ),
+    // A string, not a date: kubectl prints a date column as the age since then, so a lease
+    // ending in four hours read "0s". The UTC time of the auto-stop reads right and never goes stale.
     printcolumn(
-        name = "Lease-Expiry",
-        type_ = "date",
+        name = "Lease-Expires",
+        type_ = "string",
         json_path = ".status.leaseExpiresAt",
-        priority = 1
+        priority = 1,
+        description = "When the auto-stop lease ends (UTC); renewed by the operator while spec.autoStop.enabled is false"
     ),
     printcolumn(name = "Cloud-ID", type_ = "string", json_path = ".status.cloudId"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")

@@ -191,6 +191,7 @@ pub struct ModelArtsClient {
     credentials: SharedCredentials,
     observer: Option<Arc<dyn CallObserver>>,
     gate: Option<Arc<dyn super::gate::RequestGate>>,
+    fence: Option<Arc<dyn super::gate::Fence>>,
     config: ClientConfig,
 }
 
@@ -286,6 +287,7 @@ impl ModelArtsClient {
             credentials: credentials.into(),
             observer: None,
             gate: None,
+            fence: None,
             config,
         })
     }
@@ -299,6 +301,13 @@ impl ModelArtsClient {
     /// Await `gate` before every HTTP request (retries included), e.g. a token bucket.
     pub fn with_gate(mut self, gate: Arc<dyn super::gate::RequestGate>) -> Self {
         self.gate = Some(gate);
+        self
+    }
+
+    /// Check `fence` right before every mutating request (anything but GET): a refused check
+    /// fails the call without sending it.
+    pub fn with_fence(mut self, fence: Arc<dyn super::gate::Fence>) -> Self {
+        self.fence = Some(fence);
         self
     }
 
@@ -400,6 +409,13 @@ impl ModelArtsClient {
         if let Some(gate) = &self.gate {
             gate.acquire().await;
         }
+        // After the token bucket, which may have waited: the fence is judged at sending time.
+        if call.method != Method::GET
+            && let Some(fence) = &self.fence
+            && let Err(why) = fence.check()
+        {
+            return Err(Error::fenced(call.operation, why));
+        }
         let started = Instant::now();
         let result = self.exchange(call).instrument(span.clone()).await;
         let latency = started.elapsed();
@@ -455,8 +471,11 @@ impl ModelArtsClient {
         let mut headers: Vec<(String, String)> = vec![
             ("Content-Type".to_owned(), call.content_type.to_owned()),
             ("User-Agent".to_owned(), self.config.user_agent.clone()),
-            ("X-Project-Id".to_owned(), self.project_id.clone()),
         ];
+        // Global services (IAM) get no project header, as the SDK's credentials add none there.
+        if !self.project_id.is_empty() {
+            headers.push(("X-Project-Id".to_owned(), self.project_id.clone()));
+        }
         let credentials = self.credentials.current();
         let request = RequestToSign {
             method: call.method.as_str(),

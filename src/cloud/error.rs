@@ -46,6 +46,27 @@ impl ErrorKind {
         }
     }
 
+    /// What the user should do about an error of this kind, appended to every message.
+    pub fn advice(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "check the IDs the spec names (image.id, poolId, resourceId, network)",
+            ErrorKind::WrongState => "the operator retries once the resource leaves its current state",
+            ErrorKind::Invalid => {
+                "fix the field the message names; the operator retries when the spec changes"
+            }
+            ErrorKind::Unauthorized => {
+                "check accessKey/secretKey in the credentials Secret and the clock (modelarts-operator check shows which)"
+            }
+            ErrorKind::Forbidden => "grant the key's IAM user ModelArts permissions in this project",
+            ErrorKind::Throttled => "the operator backs off and retries; lower --rate if this persists",
+            ErrorKind::Transient => "the operator backs off and retries",
+            ErrorKind::QuotaExceeded => {
+                "raise the quota or free resources in the console; the operator retries when the spec changes"
+            }
+            ErrorKind::Conflict => "the operator retries after reading the resource again",
+        }
+    }
+
     /// Whether sending the same request again later may succeed without any change.
     pub fn is_retryable(self) -> bool {
         matches!(self, ErrorKind::Throttled | ErrorKind::Transient)
@@ -211,6 +232,22 @@ impl Error {
         }))
     }
 
+    /// A mutating request the leader-election fence refused to send. Classified Transient,
+    /// which callers treat as "may have happened": a create's marker is kept rather than
+    /// cleared by a replica that is no longer allowed to decide anything.
+    pub fn fenced(operation: &'static str, why: impl Into<String>) -> Self {
+        Error(Box::new(Details {
+            operation,
+            kind: ErrorKind::Transient,
+            status: None,
+            error_code: Some("Fenced".to_owned()),
+            error_msg: format!("not sent: {}", why.into()),
+            request_id: None,
+            retry_after: None,
+            source: None,
+        }))
+    }
+
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
     }
@@ -264,6 +301,8 @@ impl Details {
         if let Some(id) = &self.request_id {
             text.push_str(&format!(" (request id {id})"));
         }
+        text.push_str("; ");
+        text.push_str(self.kind.advice());
         text
     }
 }

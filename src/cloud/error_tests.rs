@@ -238,3 +238,41 @@ fn every_kind_has_a_distinct_pascal_case_category() {
     assert!(ErrorKind::Throttled.is_retryable() && ErrorKind::Transient.is_retryable());
     assert!(!ErrorKind::WrongState.is_retryable());
 }
+
+#[test]
+fn every_error_message_names_the_cloud_code_and_ends_with_what_to_do() {
+    // (status, body, what the message must tell the user)
+    let cases: &[(u16, &str, &str)] = &[
+        (
+            401,
+            r#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information"}"#,
+            "check accessKey/secretKey in the credentials Secret",
+        ),
+        (
+            403,
+            r#"{"error_code":"ModelArts.0203","error_msg":"no permission"}"#,
+            "grant the key's IAM user ModelArts permissions",
+        ),
+        (
+            400,
+            r#"{"error_code":"ModelArts.0104","error_msg":"Invalid parameter 'flavor'"}"#,
+            "fix the field the message names",
+        ),
+        (
+            429,
+            r#"{"error_code":"APIGW.0308","error_msg":"throttled"}"#,
+            "backs off and retries",
+        ),
+    ];
+    for (status, body, advice) in cases {
+        let err = Error::from_response("notebooks.create", *status, &HeaderMap::new(), body.as_bytes());
+        let text = err.to_string();
+        let code = err.error_code().expect("a code").to_string();
+        assert!(text.contains(&code), "names {code}: {text}");
+        assert!(
+            text.ends_with(err.kind().advice()),
+            "ends with the advice: {text}"
+        );
+        assert!(text.contains(advice), "{text}");
+    }
+}

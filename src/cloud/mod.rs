@@ -14,6 +14,7 @@ pub mod credentials;
 mod de;
 pub mod error;
 pub mod gate;
+pub mod iam;
 pub mod lite_servers;
 pub mod notebooks;
 pub mod paging;

@@ -19,6 +19,9 @@ pub async fn run<R: CloudResource>(
     status: &mut R::Status,
     writer: &mut StatusWriter<R>,
 ) -> Result<Step> {
+    if let Some(released) = super::crd_deletion::release_if_crd_deleted(obj, ctx).await? {
+        return Ok(released);
+    }
     let spec = obj.spec();
     if spec.management_policy() == ManagementPolicy::ObserveOnly {
         return Ok(Step::Ready {

@@ -1,5 +1,6 @@
 //! Condition bookkeeping shared by every kind: `lastTransitionTime` moves only when a status flips,
 //! `observedGeneration` is always the generation this reconcile looked at (kstatus rules).
+use crate::api::conditions::{READY, RECONCILING, STALLED, reasons};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 /// Condition status values as the API defines them.
@@ -56,6 +57,78 @@ pub fn set(
             observed_generation: generation,
             last_transition_time: now.clone(),
         }),
+    }
+}
+
+/// Sets kstatus' `Reconciling` and `Stalled` from how the reconcile ended (the engine's
+/// outcome label) and the `Ready` condition it just set, so every kind gets them from one rule:
+/// converging or retrying → Reconciling; a terminal error or a failed cloud resource → Stalled;
+/// ready, observed or paused → neither.
+pub fn set_progress(conditions: &mut Vec<Condition>, outcome: &str, generation: Option<i64>, now: &Time) {
+    let (reason, message) = get(conditions, READY)
+        .map(|c| (c.reason.clone(), c.message.clone()))
+        .unwrap_or_else(|| (reasons::PROGRESSING.to_string(), String::new()));
+    let (reconciling, stalled) = match outcome {
+        "waiting" | "retry" => (true, false),
+        "terminal" | "cloud_failed" => (false, true),
+        _ => (false, false),
+    };
+    let (idle_reason, idle_message) = if outcome == "paused" {
+        (reasons::PAUSED, "paused: no cloud calls".to_string())
+    } else {
+        (reasons::CONVERGED, String::new())
+    };
+    if reconciling {
+        set(
+            conditions,
+            RECONCILING,
+            State::True,
+            &reason,
+            message.clone(),
+            generation,
+            now,
+        );
+    } else {
+        set(
+            conditions,
+            RECONCILING,
+            State::False,
+            idle_reason,
+            idle_message.clone(),
+            generation,
+            now,
+        );
+    }
+    if stalled {
+        set(
+            conditions,
+            STALLED,
+            State::True,
+            &reason,
+            message,
+            generation,
+            now,
+        );
+    } else if reconciling {
+        set(
+            conditions,
+            STALLED,
+            State::False,
+            reasons::NOT_STALLED,
+            "",
+            generation,
+            now,
+        );
+    } else {
+        set(
+            conditions,
+            STALLED,
+            State::False,
+            idle_reason,
+            idle_message,
+            generation,
+            now,
+        );
     }
 }
 
@@ -138,6 +211,51 @@ mod tests {
         );
         assert_eq!(conds[0].last_transition_time, time("2026-01-01T00:02:00Z"));
         assert_eq!(conds.len(), 1);
+    }
+
+    fn status_of(conds: &[Condition], type_: &str) -> String {
+        get(conds, type_).map(|c| c.status.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn reconciling_and_stalled_follow_the_outcome_of_the_reconcile() {
+        let now = time("2026-01-01T00:00:00Z");
+        let cases = [
+            ("ready", "False", "False"),
+            ("observed", "False", "False"),
+            ("waiting", "True", "False"),
+            ("retry", "True", "False"),
+            ("terminal", "False", "True"),
+            ("cloud_failed", "False", "True"),
+            ("paused", "False", "False"),
+        ];
+        for (outcome, reconciling, stalled) in cases {
+            let mut conds = Vec::new();
+            set(
+                &mut conds,
+                READY,
+                State::False,
+                "QuotaExceeded",
+                "no quota",
+                Some(3),
+                &now,
+            );
+            set_progress(&mut conds, outcome, Some(3), &now);
+            assert_eq!(
+                status_of(&conds, RECONCILING),
+                reconciling,
+                "{outcome}: Reconciling"
+            );
+            assert_eq!(status_of(&conds, STALLED), stalled, "{outcome}: Stalled");
+            let flagged = get(&conds, if stalled == "True" { STALLED } else { RECONCILING }).expect("set");
+            assert_eq!(flagged.observed_generation, Some(3), "{outcome}");
+            if flagged.status == "True" {
+                assert_eq!(
+                    flagged.reason, "QuotaExceeded",
+                    "{outcome}: the reason comes from Ready"
+                );
+            }
+        }
     }
 
     #[test]

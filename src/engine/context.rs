@@ -42,6 +42,9 @@ pub struct EngineConfig {
     pub create_grace: Duration,
     /// Snapshot entries older than this are not trusted instead of a GET.
     pub snapshot_max_age: Duration,
+    /// Run the normal cleanup (deletionPolicy) even when the kind's CRD is being deleted;
+    /// off: such objects are released and their cloud resources kept (`crd_deletion`).
+    pub delete_on_crd_deletion: bool,
 }
 
 impl Default for EngineConfig {
@@ -52,6 +55,7 @@ impl Default for EngineConfig {
             terminal: Duration::from_secs(900),
             create_grace: Duration::from_secs(120),
             snapshot_max_age: Duration::from_secs(300),
+            delete_on_crd_deletion: false,
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub cloud_calls: Family<CallLabels, Counter>,
     pub cloud_latency: Family<OperationLabels, Histogram>,
     pub objects: Family<ReadyLabels, Gauge>,
+    /// 1 while this replica holds the leader lease (or runs without election), else 0.
+    pub leader: Gauge,
     registry: std::sync::Arc<Registry>,
 }
 
@@ -79,12 +81,19 @@ impl Default for Metrics {
             cloud_latency.clone(),
         );
         registry.register("objects", "Objects by kind and Ready state", objects.clone());
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this replica is the active (leader) replica",
+            leader.clone(),
+        );
         Self {
             reconciles,
             reconcile_duration,
             cloud_calls,
             cloud_latency,
             objects,
+            leader,
             registry: std::sync::Arc::new(registry),
         }
     }

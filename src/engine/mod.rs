@@ -4,6 +4,7 @@ pub mod backoff;
 pub mod cleanup;
 pub mod conditions;
 pub mod context;
+pub mod crd_deletion;
 pub mod events;
 pub mod metrics;
 pub mod outcome;

@@ -59,6 +59,7 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
             generation,
             &now,
         );
+        conditions::set_progress(status.conditions_mut(), "paused", generation, &now);
         status.set_observed_generation(generation);
         writer.write(&status).await?;
         ctx.metrics.reconciled(R::KIND, "paused", started.elapsed());
@@ -150,6 +151,7 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
             (Action::requeue(wait), outcome)
         }
     };
+    conditions::set_progress(status.conditions_mut(), outcome, generation, &now);
     status.set_observed_generation(generation);
     refresh_sync_time(&mut status, &writer, &ctx, &now);
     writer.write(&status).await?;

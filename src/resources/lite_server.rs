@@ -233,7 +233,7 @@ impl CloudResource for LiteServer {
         let waiting = |state: &str| {
             Ok(Step::Waiting {
                 reason: reasons::DELETING,
-                message: format!("Lite Server {id} is {state}; waiting before deleting"),
+                message: format!("Lite Server {id} is {state}; the operator deletes it once that finishes"),
             })
         };
         let result = match remote {

@@ -115,7 +115,10 @@ impl CloudResource for Notebook {
             Some(id) if ready || created => Ok(Ok(Resolved {
                 pool_id: Some(id.to_string()),
             })),
-            _ => waiting(format!("waiting for ResourcePool {} to be Ready", pool_ref.name)),
+            _ => waiting(format!(
+                "waiting for ResourcePool {} (spec.poolRef) to be Ready; the notebook is created on it then",
+                pool_ref.name
+            )),
         }
     }
 
@@ -288,7 +291,10 @@ impl CloudResource for Notebook {
             "DELETING" | "INIT" | "CREATING" | "STARTING" | "STOPPING" | "SNAPSHOTTING" => {
                 Ok(Step::Waiting {
                     reason: reasons::DELETING,
-                    message: format!("notebook {id} is {}; waiting before deleting", remote.status),
+                    message: format!(
+                        "notebook {id} is {}; the operator deletes it once that finishes",
+                        remote.status
+                    ),
                 })
             }
             _ => match cx.cloud.delete_notebook(id).await {

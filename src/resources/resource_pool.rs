@@ -256,7 +256,7 @@ impl CloudResource for ResourcePool {
             } else {
                 reasons::UPDATING
             },
-            message: format!("requested {what}"),
+            message: format!("requested {what}; waiting for ModelArts to apply it"),
         })
     }
 

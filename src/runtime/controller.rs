@@ -22,6 +22,8 @@ pub struct KindSettings {
     pub concurrency: u16,
     /// Interval of the cloud-side drift poll (jittered).
     pub poll_interval: Duration,
+    /// Watch only this namespace (`--watch-namespaces`); `None` watches the whole cluster.
+    pub namespace: Option<String>,
 }
 
 /// Everything the controllers of every kind share.
@@ -39,7 +41,10 @@ pub async fn run<R: CloudResource>(
     settings: KindSettings,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api = Api::<R>::all(shared.client.clone());
+    let api = match &settings.namespace {
+        Some(ns) => Api::<R>::namespaced(shared.client.clone(), ns),
+        None => Api::<R>::all(shared.client.clone()),
+    };
     // What `Controller::new` builds, plus one step: the cache holds every object of the kind,
     // and managedFields (never read by the operator, often the bulk of an object as served) are
     // dropped before caching, as kube.rs' watcher-memory guidance recommends.
@@ -60,7 +65,14 @@ pub async fn run<R: CloudResource>(
     ctx.store = Some(store.clone());
     let ctx = Arc::new(ctx);
     let (wake_tx, wake_rx) = futures::channel::mpsc::channel(4096);
-    let poll = tokio::spawn(poller::run(ctx.clone(), store, wake_tx, settings.poll_interval));
+    // Aborted on drop too: a replica that loses its lease aborts this task, and a detached
+    // poller would go on reading the cloud.
+    let _poll = AbortOnDrop(tokio::spawn(poller::run(
+        ctx.clone(),
+        store,
+        wake_tx,
+        settings.poll_interval,
+    )));
     controller
         .reconcile_on(wake_rx)
         .with_config(controller::Config::default().concurrency(settings.concurrency))
@@ -72,5 +84,12 @@ pub async fn run<R: CloudResource>(
             }
         })
         .await;
-    poll.abort();
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

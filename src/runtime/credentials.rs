@@ -4,7 +4,7 @@
 //! effect without a restart; one client (and token bucket) per credentials scope is cached.
 use crate::{
     api::common::CommonSpec,
-    cloud::{CallObserver, ClientConfig, Credentials, ModelArtsClient},
+    cloud::{CallObserver, ClientConfig, Credentials, ModelArtsClient, gate::Fence},
     engine::{
         context::{CloudResolver, ScopedClient},
         outcome::{Error, Result},
@@ -75,6 +75,7 @@ pub struct Resolver {
     http: reqwest::Client,
     observer: Arc<dyn CallObserver>,
     limiters: RateLimiters,
+    fence: Option<Arc<dyn Fence>>,
     secrets: Mutex<HashMap<(String, String), (Instant, Source)>>,
     clients: Mutex<HashMap<String, Arc<ScopedClient>>>,
 }
@@ -88,9 +89,16 @@ impl Resolver {
             http: reqwest::Client::new(),
             observer,
             limiters,
+            fence: None,
             secrets: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Every client built from now on checks `fence` before each mutating request.
+    pub fn with_fence(mut self, fence: Option<Arc<dyn Fence>>) -> Self {
+        self.fence = fence;
+        self
     }
 
     /// A region or project named by the operator-wide environment credentials.
@@ -183,10 +191,14 @@ impl Resolver {
         if let Some(endpoint) = &self.config.endpoint {
             config = config.with_endpoint(endpoint.clone());
         }
-        let client = ModelArtsClient::with_http_client(config, source.credentials.clone(), self.http.clone())
-            .map_err(|e| Error::Credentials(e.to_string()))?
-            .with_observer(self.observer.clone())
-            .with_gate(self.limiters.for_scope(&scope_hash(&key)));
+        let mut client =
+            ModelArtsClient::with_http_client(config, source.credentials.clone(), self.http.clone())
+                .map_err(|e| Error::Credentials(e.to_string()))?
+                .with_observer(self.observer.clone())
+                .with_gate(self.limiters.for_scope(&scope_hash(&key)));
+        if let Some(fence) = &self.fence {
+            client = client.with_fence(fence.clone());
+        }
         let scoped = Arc::new(ScopedClient {
             key: scope_hash(&key),
             client,
@@ -211,6 +223,9 @@ fn scope_hash(key: &str) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..8])
 }
 
+/// How the values of `deploy/examples/credentials-secret.yaml` start until a user fills them in.
+pub const PLACEHOLDER_PREFIX: &str = "REPLACE_WITH_";
+
 /// Reads `accessKey`, `secretKey` and the optional `securityToken`, `projectId`, `region`.
 pub fn parse_secret(secret: &Secret) -> std::result::Result<Source, String> {
     let data = secret.data.clone().unwrap_or_default();
@@ -220,6 +235,12 @@ pub fn parse_secret(secret: &Secret) -> std::result::Result<Source, String> {
             .transpose()
             .map_err(|_| format!("key {k} is not UTF-8"))
             .map(|v| v.filter(|s| !s.is_empty()))
+            .and_then(|v| match v {
+                Some(s) if s.starts_with(PLACEHOLDER_PREFIX) => Err(format!(
+                    "key {k} still holds the template's placeholder {s}: replace it with your own value"
+                )),
+                other => Ok(other),
+            })
     };
     let ak = get("accessKey")?.ok_or("missing key accessKey")?;
     let sk = get("secretKey")?.ok_or("missing key secretKey")?;

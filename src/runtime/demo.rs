@@ -24,8 +24,17 @@ use kube::{
 use serde::{Serialize, de::DeserializeOwned};
 use std::{collections::BTreeMap, fmt::Debug, path::PathBuf, time::Duration};
 
-/// The examples `demo` applies, embedded so the demo runs from any directory.
+/// The examples `demo` applies, embedded so the demo runs from any directory: the files of
+/// `deploy/examples/kustomization.yaml`, in its order (a test keeps the two in step).
 pub const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "namespace.yaml",
+        include_str!("../../deploy/examples/namespace.yaml"),
+    ),
+    (
+        "credentials-secret.yaml",
+        include_str!("../../deploy/examples/credentials-secret.yaml"),
+    ),
     (
         "resource-pool.yaml",
         include_str!("../../deploy/examples/resource-pool.yaml"),
@@ -211,12 +220,18 @@ async fn apply_examples(client: &Client) -> Result<Vec<(String, String)>, String
                 continue;
             }
             let kind = value["kind"].as_str().unwrap_or_default().to_string();
-            let namespace = value["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or("default")
-                .to_string();
+            let namespace = match kind.as_str() {
+                "Namespace" => value["metadata"]["name"].as_str(),
+                _ => value["metadata"]["namespace"].as_str(),
+            }
+            .unwrap_or("default")
+            .to_string();
             prepare_namespace(client, &namespace).await?;
             let name = match kind.as_str() {
+                // Made by prepare_namespace: the namespace, and the credentials Secret holding
+                // the stand-in's keys in place of the template's placeholders.
+                "Namespace" => namespace.clone(),
+                "Secret" if value["metadata"]["name"] == CREDENTIALS_SECRET => CREDENTIALS_SECRET.to_string(),
                 "Notebook" => apply::<Notebook>(client, &namespace, value, file).await?,
                 "ResourcePool" => apply::<ResourcePool>(client, &namespace, value, file).await?,
                 "LiteServer" => apply::<LiteServer>(client, &namespace, value, file).await?,

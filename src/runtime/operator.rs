@@ -5,7 +5,7 @@ use super::{
 };
 use crate::{
     api::{lite_server::LiteServer, notebook::Notebook, resource_pool::ResourcePool},
-    cloud::CallRecord,
+    cloud::{CallRecord, gate::Fence},
     engine::resource::CloudResource,
     engine::{context::EngineConfig, metrics::Metrics},
 };
@@ -28,6 +28,11 @@ pub struct OperatorConfig {
     pub engine: EngineConfig,
     pub concurrency: u16,
     pub poll_interval: Duration,
+    /// Leader election's fence, checked before every mutating cloud request; `None` when this
+    /// process is the only one (tests, the demo, `run` without `--leader-elect`).
+    pub fence: Option<Arc<dyn Fence>>,
+    /// Namespaces to watch (one controller per kind and namespace); empty: the whole cluster.
+    pub namespaces: Vec<String>,
 }
 
 impl OperatorConfig {
@@ -49,9 +54,12 @@ impl OperatorConfig {
                 terminal: Duration::from_secs(300),
                 create_grace: Duration::from_secs(20),
                 snapshot_max_age: Duration::from_secs(60),
+                delete_on_crd_deletion: false,
             },
             concurrency: 16,
             poll_interval: Duration::from_secs(2),
+            fence: None,
+            namespaces: Vec::new(),
         }
     }
 }
@@ -64,6 +72,14 @@ pub struct OperatorHandle {
 }
 
 impl OperatorHandle {
+    /// Stops at once: in-flight reconciles are cancelled at their next await (what a crash does,
+    /// which the engine is built to survive). For a replica that lost its lease.
+    pub fn abort(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+
     /// Stops the controllers after in-flight reconciles finish.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -82,16 +98,13 @@ pub fn start(client: kube::Client, config: OperatorConfig, metrics: Metrics) -> 
             .unwrap_or_else(|| record.outcome.as_str().to_string());
         observer_metrics.cloud_call(record.operation, &status, record.latency);
     });
-    let resolver = Resolver::new(client.clone(), config.resolver.clone(), observer);
+    let resolver =
+        Resolver::new(client.clone(), config.resolver.clone(), observer).with_fence(config.fence.clone());
     let shared = Shared {
         client,
         clouds: Arc::new(resolver),
         engine: config.engine.clone(),
         metrics: metrics.clone(),
-    };
-    let settings = KindSettings {
-        concurrency: config.concurrency,
-        poll_interval: config.poll_interval,
     };
     let (stop, stopped) = watch::channel(false);
     let shutdown = {
@@ -101,18 +114,33 @@ pub fn start(client: kube::Client, config: OperatorConfig, metrics: Metrics) -> 
         }
         .shared()
     };
-    let tasks = vec![
-        tokio::spawn(controller::run::<Notebook>(
+    let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
+        vec![None]
+    } else {
+        config.namespaces.iter().cloned().map(Some).collect()
+    };
+    let mut tasks = Vec::new();
+    for namespace in scopes {
+        let settings = KindSettings {
+            concurrency: config.concurrency,
+            poll_interval: config.poll_interval,
+            namespace,
+        };
+        tasks.push(tokio::spawn(controller::run::<Notebook>(
             shared.clone(),
             settings.clone(),
             shutdown.clone(),
-        )),
-        tokio::spawn(controller::run::<ResourcePool>(
+        )));
+        tasks.push(tokio::spawn(controller::run::<ResourcePool>(
             shared.clone(),
             settings.clone(),
             shutdown.clone(),
-        )),
-        tokio::spawn(controller::run::<LiteServer>(shared, settings, shutdown)),
-    ];
+        )));
+        tasks.push(tokio::spawn(controller::run::<LiteServer>(
+            shared.clone(),
+            settings,
+            shutdown.clone(),
+        )));
+    }
     OperatorHandle { metrics, stop, tasks }
 }

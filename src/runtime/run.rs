@@ -1,8 +1,9 @@
 //! `modelarts-operator run`: the production entry point.
 use super::{
     credentials::{OperatorCredentials, ResolverConfig},
+    leader,
     operator::{self, OperatorConfig},
-    server::{self, Health},
+    server::{self, Health, Role},
 };
 use crate::{
     api::notebook::Notebook,
@@ -63,6 +64,16 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Watch only these namespaces (comma-separated), e.g. with the chart's namespaced RBAC;
+    /// default: the whole cluster.
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub watch_namespaces: Vec<String>,
+    /// When a CRD itself is being deleted, still delete the cloud resources of its objects
+    /// (per their deletionPolicy). Off: those objects are released and the cloud keeps them.
+    #[arg(long)]
+    pub delete_cloud_resources_on_crd_deletion: bool,
+    #[command(flatten)]
+    pub leader: super::leader::LeaderArgs,
 }
 
 impl RunArgs {
@@ -99,10 +110,18 @@ impl RunArgs {
             engine: EngineConfig {
                 resync: Duration::from_secs(self.resync_seconds.max(1)),
                 waiting: Duration::from_millis(self.waiting_millis.max(10)),
+                delete_on_crd_deletion: self.delete_cloud_resources_on_crd_deletion,
                 ..EngineConfig::default()
             },
             concurrency: self.concurrency.max(1),
             poll_interval: Duration::from_secs(self.poll_seconds.max(1)),
+            fence: None,
+            namespaces: self
+                .watch_namespaces
+                .iter()
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -138,12 +157,10 @@ pub async fn kube_client(kubeconfig: Option<&PathBuf>) -> Result<kube::Client, S
 
 pub async fn run(args: RunArgs) -> Result<(), String> {
     init_logging(args.log_format);
+    args.leader.validate()?;
     let client = kube_client(args.kubeconfig.as_ref()).await?;
-    let notebooks: Api<Notebook> = Api::all(client.clone());
-    notebooks.list(&ListParams::default().limit(1)).await.map_err(|e| {
-        format!("cannot list Notebooks ({e}); install the CRDs first: modelarts-operator crds | kubectl apply -f -")
-    })?;
     let config = args.operator_config(args.operator_credentials()?);
+    check_crds(&client, &config.namespaces).await?;
     let metrics = Metrics::default();
     let health = Health::default();
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -151,14 +168,40 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
         .map_err(|e| format!("listen {}: {e}", args.listen))?;
     let app = server::router(metrics.clone(), health.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let handle = operator::start(client, config, metrics);
-    health.set_ready(true);
     tracing::info!(listen = %args.listen, "modelarts-operator running");
-    shutdown_signal().await;
-    tracing::info!("shutting down: finishing in-flight reconciles");
-    health.set_ready(false);
-    handle.shutdown().await;
+    let result = if args.leader.leader_elect {
+        leader::run(
+            client,
+            args.leader.clone(),
+            config,
+            metrics,
+            health,
+            shutdown_signal(),
+        )
+        .await
+    } else {
+        let handle = operator::start(client, config, metrics.clone());
+        metrics.leader.set(1);
+        health.set_role(Role::Leader);
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight reconciles");
+        health.set_role(Role::Starting);
+        handle.shutdown().await;
+        Ok(())
+    };
     server.abort();
+    result
+}
+
+/// Fails early, with the fix, when the CRDs are missing or Notebooks cannot be listed.
+async fn check_crds(client: &kube::Client, namespaces: &[String]) -> Result<(), String> {
+    let notebooks: Api<Notebook> = match namespaces.first() {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    notebooks.list(&ListParams::default().limit(1)).await.map_err(|e| {
+        format!("cannot list Notebooks ({e}); install the CRDs first: modelarts-operator crds | kubectl apply -f -")
+    })?;
     Ok(())
 }
 

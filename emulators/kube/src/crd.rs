@@ -25,6 +25,7 @@ pub fn prepare(
     old: Option<&Value>,
 ) -> Result<(), ApiError> {
     let name = crd["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    crate::builtin_rules::default_crd_names(crd);
     let spec = &crd["spec"];
     let group = spec["group"].as_str().unwrap_or_default();
     let plural = spec["names"]["plural"].as_str().unwrap_or_default();

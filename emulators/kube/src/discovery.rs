@@ -1,9 +1,4 @@
-//! Discovery documents (legacy JSON, which every kubectl still accepts) and the minimal OpenAPI v3
-//! kubectl downloads before `apply`: a root listing each group/version, and per group/version a
-//! document whose PATCH operations carry `x-kubernetes-group-version-kind` and a `fieldValidation`
-//! parameter, which tells kubectl to leave validation to the server.
-
-use std::hash::{Hash, Hasher};
+//! Discovery documents (legacy JSON, which every kubectl still accepts); OpenAPI is in `openapi`.
 
 use serde_json::{Value, json};
 
@@ -150,66 +145,6 @@ pub fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<
         format!("{group}/{version}")
     };
     Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
-}
-
-fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() {
-        format!("api/{version}")
-    } else {
-        format!("apis/{group}/{version}")
-    }
-}
-
-pub fn openapi_root(registry: &Registry) -> Value {
-    let mut paths = serde_json::Map::new();
-    for (g, v) in registry.group_versions() {
-        let doc = openapi_group_version(registry, &g, &v).unwrap_or(Value::Null);
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        doc.to_string().hash(&mut hasher);
-        let path = gv_path(&g, &v);
-        paths.insert(
-            path.clone(),
-            json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={:016X}", hasher.finish())}),
-        );
-    }
-    json!({"paths": paths})
-}
-
-pub fn openapi_group_version(registry: &Registry, group: &str, version: &str) -> Option<Value> {
-    let mut paths = serde_json::Map::new();
-    for d in defs_of(registry, group, version) {
-        let gvk = json!({"group": d.group, "version": d.version, "kind": d.kind});
-        let prefix = format!("/{}", gv_path(group, version));
-        let item = if d.namespaced {
-            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", d.plural)
-        } else {
-            format!("{prefix}/{}/{{name}}", d.plural)
-        };
-        let params = json!([
-            {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
-            {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
-            {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
-        ]);
-        let op = |action: &str| {
-            json!({"x-kubernetes-action": action, "x-kubernetes-group-version-kind": gvk, "parameters": params,
-                   "responses": {"200": {"description": "OK"}}})
-        };
-        paths.insert(
-            item,
-            json!({"get": op("get"), "put": op("put"), "patch": op("patch"), "delete": op("delete")}),
-        );
-    }
-    if paths.is_empty() {
-        return None;
-    }
-    Some(json!({
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": format!("v1.{SERVER_MINOR}.0")},
-        "paths": paths,
-        // No schemas on purpose: with none, kubectl neither validates client-side nor computes
-        // strategic-merge patches for custom resources (which the server would refuse with 415).
-        "components": {"schemas": {}},
-    }))
 }
 
 #[cfg(test)]

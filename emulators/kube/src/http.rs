@@ -34,8 +34,9 @@ impl Query {
         self.0.get(key).map(String::as_str)
     }
 
+    /// Go's `strconv.ParseBool` spellings of true: the Python client sends `watch=True`.
     pub fn flag(&self, key: &str) -> bool {
-        matches!(self.get(key), Some("true" | "1"))
+        matches!(self.get(key), Some("true" | "1" | "t" | "T" | "TRUE" | "True"))
     }
 
     pub fn dry_run(&self) -> bool {
@@ -164,6 +165,18 @@ pub fn wants_partial_metadata(headers: &HeaderMap) -> bool {
         })
 }
 
+/// True unless the client's Accept header names only non-JSON types (e.g. protobuf).
+pub fn accepts_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|accept| {
+            accept
+                .split(',')
+                .any(|t| t.contains("json") || t.trim().starts_with("*/*") || t.trim().is_empty())
+        })
+}
+
 pub fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
@@ -205,5 +218,7 @@ mod tests {
         let q = Query::parse(Some("labelSelector=app%3Dweb%2Ctier+in+%28a%29&watch=1"));
         assert_eq!(q.get("labelSelector"), Some("app=web,tier in (a)"));
         assert!(q.flag("watch"));
+        assert!(Query::parse(Some("watch=True")).flag("watch"));
+        assert!(!Query::parse(Some("watch=false")).flag("watch"));
     }
 }

@@ -1,4 +1,4 @@
-//! Behaviour specific to built-in kinds: Secret `stringData`, Namespace phase and cascade, and
+//! Behaviour specific to built-in kinds: Secret `stringData`, the Namespace lifecycle, and
 //! CustomResourceDefinition registration.
 
 use base64::Engine;
@@ -20,16 +20,15 @@ pub fn prepare(
     object: &mut Value,
     old: Option<&Value>,
 ) -> Result<(), ApiError> {
+    crate::builtin_rules::prepare(def, object, old)?;
     if is(def, "", "secrets") {
         fold_string_data(object);
     } else if is(def, "", "namespaces") {
-        let phase = old
-            .and_then(|o| o["status"]["phase"].as_str())
-            .unwrap_or("Active")
-            .to_string();
-        object["status"] = json!({"phase": phase});
+        crate::namespaces::prepare(object, old);
     } else if is(def, "apiextensions.k8s.io", "customresourcedefinitions") {
         crd::prepare(state, def, object, old)?;
+    } else if crate::events::is_events(def) {
+        crate::events::validate(def, object, old)?;
     }
     crate::builtins::prepare(state, def, object, old)
 }
@@ -54,7 +53,7 @@ fn fold_string_data(object: &mut Value) {
     }
 }
 
-/// Runs after a commit: keeps the registry in step with CRDs and cascades namespace deletion.
+/// Runs after a commit: keeps the registry in step with CRDs and drives namespace termination.
 pub fn after_commit(
     state: &mut State,
     def: &ResourceDef,
@@ -64,24 +63,11 @@ pub fn after_commit(
     crate::builtins::after_commit(state, def, object, kind);
     if is(def, "apiextensions.k8s.io", "customresourcedefinitions") {
         crd::after_commit(state, object, kind);
-    } else if is(def, "", "namespaces") && kind == EventType::Deleted {
-        // Simplified: the namespace and its contents go at once (no Terminating phase).
-        let ns = object["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let keys: Vec<String> = state.objects.keys().cloned().collect();
-        for key in keys {
-            let doomed: Vec<Value> = state.objects[&key]
-                .iter()
-                .filter(|((o_ns, _), _)| *o_ns == ns)
-                .map(|(_, o)| (**o).clone())
-                .collect();
-            for object in doomed {
-                state.commit(&key, EventType::Deleted, object);
-            }
-        }
     }
+    // The controllers: garbage collector, CRD finalizer, namespace controller.
+    crate::gc::after_commit(state, def, object, kind);
+    crate::crd_lifecycle::after_commit(state, def, object, kind);
+    crate::namespaces::after_commit(state, def, object);
     Ok(())
 }
 

@@ -10,19 +10,28 @@
 //! ```
 
 mod apply;
+mod auth;
+mod builtin_rules;
 mod builtins;
 mod cel;
 mod crd;
+mod crd_lifecycle;
 mod discovery;
 mod error;
+mod events;
 mod faults;
+mod gc;
 mod handlers;
+mod health;
 mod http;
 mod kinds;
 mod list_types;
 mod meta;
+mod namespaces;
 mod objects;
+mod openapi;
 mod patch;
+mod protobuf;
 mod registry;
 mod rules;
 mod schema;
@@ -191,5 +200,49 @@ pub fn kubeconfig_yaml(url: &str) -> String {
         "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-emulator\n  cluster:\n    server: {url}\n\
          contexts:\n- name: kube-emulator\n  context:\n    cluster: kube-emulator\n    user: kube-emulator\n    namespace: default\n\
          current-context: kube-emulator\nusers:\n- name: kube-emulator\n  user: {{}}\n"
+    )
+}
+
+impl KubeEmulator {
+    /// A bound token for the ServiceAccount `namespace/name` (which must exist), valid for an
+    /// hour, as `kubectl create token` would get it.
+    pub fn service_account_token(&self, namespace: &str, name: &str) -> Option<String> {
+        let state = self.app.lock();
+        auth::token::mint(
+            &state,
+            namespace,
+            name,
+            &serde_json::json!([auth::token::ISSUER]),
+            3600,
+        )
+        .map(|(token, _)| token)
+    }
+
+    /// A kubeconfig that authenticates as the ServiceAccount `namespace/name`: requests are then
+    /// authorized by RBAC exactly as the apiserver would authorize that ServiceAccount.
+    pub fn service_account_kubeconfig_yaml(&self, namespace: &str, name: &str) -> Option<String> {
+        let token = self.service_account_token(namespace, name)?;
+        Some(service_account_kubeconfig(&self.url(), namespace, name, &token))
+    }
+
+    /// A kube client that authenticates as the ServiceAccount `namespace/name`, default
+    /// namespace `namespace`; `None` when the ServiceAccount does not exist.
+    pub async fn service_account_client(&self, namespace: &str, name: &str) -> Option<kube::Client> {
+        let yaml = self.service_account_kubeconfig_yaml(namespace, name)?;
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).ok()?;
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .ok()?;
+        kube::Client::try_from(config).ok()
+    }
+}
+
+/// A kubeconfig with a bearer token for a ServiceAccount.
+pub fn service_account_kubeconfig(url: &str, namespace: &str, name: &str, token: &str) -> String {
+    let user = format!("system:serviceaccount:{namespace}:{name}");
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-emulator\n  cluster:\n    server: {url}\n\
+         contexts:\n- name: {user}\n  context:\n    cluster: kube-emulator\n    user: {user}\n    namespace: {namespace}\n\
+         current-context: {user}\nusers:\n- name: {user}\n  user:\n    token: {token}\n"
     )
 }

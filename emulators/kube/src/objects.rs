@@ -15,6 +15,11 @@ pub struct WriteOpts {
     pub dry_run: bool,
     /// `fieldValidation=Strict` turns pruned unknown fields into a 400, as on a real server.
     pub strict_fields: bool,
+    /// The field manager an Update is recorded for in `managedFields` (none for the server's own
+    /// writes and for apply patches, which record themselves).
+    pub manager: Option<String>,
+    /// `foregroundDeletion` or `orphan`: the finalizer a DELETE's propagation policy adds.
+    pub propagation_finalizer: Option<&'static str>,
 }
 
 fn ns_key(def: &ResourceDef, ns: Option<&str>) -> String {
@@ -125,13 +130,11 @@ pub fn create(
             ));
         }
     };
-    if def.namespaced && state.get("/namespaces", "", &ns).is_none() {
-        let ns_def = state
-            .registry
-            .get("", "v1", "namespaces")
-            .ok_or_else(|| ApiError::internal("no namespaces"))?;
-        return Err(ApiError::not_found(&ns_def, &ns));
+    if def.namespaced {
+        crate::namespaces::admit_create(state, def, &ns, &name)?;
     }
+    crate::crd_lifecycle::admit_create(state, def)?;
+    crate::builtin_rules::check_name(def, &name)?;
     if state.get(&def.storage_key(), &ns, &name).is_some() {
         return Err(ApiError::already_exists(def, &name));
     }
@@ -139,7 +142,11 @@ pub fn create(
     meta.insert("name".into(), Value::String(name.clone()));
     meta.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
     meta.insert("creationTimestamp".into(), Value::String(meta::now_rfc3339()));
-    meta.insert("generation".into(), json!(1));
+    if crate::builtin_rules::has_generation(def) {
+        meta.insert("generation".into(), json!(1));
+    } else {
+        meta.remove("generation");
+    }
     for key in [
         "resourceVersion",
         "deletionTimestamp",
@@ -158,6 +165,9 @@ pub fn create(
         crate::schema::admit(def, &name, &mut body, None, opts.strict_fields)?;
     }
     meta::normalize(&mut body);
+    if let Some(manager) = &opts.manager {
+        crate::apply::record_update(def, None, &mut body, manager, "");
+    }
     if opts.dry_run {
         return Ok(body);
     }
@@ -299,9 +309,15 @@ pub fn finish_update(
         crate::schema::admit(def, &name, &mut new, Some(&old), opts.strict_fields)?;
     }
     meta::normalize(&mut new);
-    if meta::spec_view(&new, def.status_subresource) != meta::spec_view(&old, def.status_subresource) {
+    if crate::builtin_rules::has_generation(def)
+        && meta::spec_view(&new, def.status_subresource) != meta::spec_view(&old, def.status_subresource)
+    {
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
         new["metadata"]["generation"] = json!(generation + 1);
+    }
+    if let Some(manager) = &opts.manager {
+        let sub = if part == Part::Status { "status" } else { "" };
+        crate::apply::record_update(def, Some(&old), &mut new, manager, sub);
     }
     if new == old {
         return Ok(old);
@@ -309,7 +325,10 @@ pub fn finish_update(
     if opts.dry_run {
         return Ok(new);
     }
-    let kind = if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
+    let kind = if meta::is_deleting(&new)
+        && meta::finalizers(&new).is_empty()
+        && !crate::namespaces::blocks_removal(def, &new)
+    {
         EventType::Deleted
     } else {
         EventType::Modified
@@ -347,20 +366,39 @@ pub fn delete(
     {
         return Err(ApiError::conflict(def, name));
     }
-    if !meta::finalizers(&old).is_empty() {
+    if crate::namespaces::is_namespaces(def) {
+        return crate::namespaces::delete(state, def, old, opts);
+    }
+    if crate::crd_lifecycle::is_crds(def) {
+        return crate::crd_lifecycle::delete(state, def, old, opts);
+    }
+    let mut base = old.clone();
+    if let Some(f) = opts.propagation_finalizer
+        && !meta::is_deleting(&old)
+        && !meta::finalizers(&old).iter().any(|x| x == f)
+    {
+        let mut list = meta::finalizers(&old);
+        list.push(f.to_string());
+        metadata_mut(&mut base).insert("finalizers".into(), json!(list));
+    }
+    if !meta::finalizers(&base).is_empty() {
         if meta::is_deleting(&old) {
             return Ok(old);
         }
-        let mut new = old.clone();
+        let mut new = base;
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
         let meta = metadata_mut(&mut new);
         meta.insert("deletionTimestamp".into(), Value::String(meta::now_rfc3339()));
         meta.insert("deletionGracePeriodSeconds".into(), json!(0));
-        meta.insert("generation".into(), json!(generation + 1));
+        if crate::builtin_rules::has_generation(def) {
+            meta.insert("generation".into(), json!(generation + 1));
+        }
         if opts.dry_run {
             return Ok(new);
         }
         let stored = state.commit(&def.storage_key(), EventType::Modified, new);
+        // The garbage collector acts on the propagation finalizers right away.
+        kinds::after_commit(state, def, &stored, EventType::Modified)?;
         return Ok((*stored).clone());
     }
     if opts.dry_run {

@@ -1,6 +1,6 @@
 //! Patch application: RFC 7386 merge patch, RFC 6902 JSON patch (with the apiserver's quirk that
-//! `test` of a missing path against `null` succeeds, which kube's `finalizer()` helper relies on),
-//! and the simplified server-side-apply merge.
+//! `test` of a missing path against `null` succeeds, which kube's `finalizer()` helper relies on).
+//! Server-side apply lives in `apply`, strategic merge patch in `smp`.
 
 use serde_json::{Map, Value};
 
@@ -20,27 +20,6 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
         } else {
             merge_patch(target_map.entry(key.clone()).or_insert(Value::Null), value);
         }
-    }
-}
-
-/// Server-side apply, simplified: the applied configuration is merged into the live object
-/// (objects recursively, lists and scalars replaced). Field ownership is not tracked, so fields a
-/// manager stops applying are not removed and conflicts between managers are never reported.
-pub fn apply_merge(target: &mut Value, applied: &Value) {
-    match (target, applied) {
-        (Value::Object(t), Value::Object(a)) => {
-            for (key, value) in a {
-                match t.get_mut(key) {
-                    Some(existing) if existing.is_object() && value.is_object() => {
-                        apply_merge(existing, value)
-                    }
-                    _ => {
-                        t.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-        }
-        (t, a) => *t = a.clone(),
     }
 }
 

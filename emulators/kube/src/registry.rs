@@ -73,6 +73,9 @@ impl ResourceDef {
     /// Objects of all versions of one group/resource share storage (no conversion, as with
     /// a CRD whose conversion strategy is `None`).
     pub fn storage_key(&self) -> String {
+        if crate::events::is_events(self) {
+            return crate::events::STORAGE_KEY.into();
+        }
         format!("{}/{}", self.group, self.plural)
     }
 

@@ -135,6 +135,14 @@ impl FieldSelector {
         Ok(Self(reqs))
     }
 
+    /// Maps field labels of one version onto the stored shape (events.k8s.io `regarding.*`).
+    pub fn renamed(mut self, to_storage: impl Fn(&str) -> String) -> Self {
+        for (field, _, _) in &mut self.0 {
+            *field = to_storage(field);
+        }
+        self
+    }
+
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|(field, negate, value)| {
             // Core Events select `source` by its component, as the apiserver's field set does.
@@ -199,7 +207,8 @@ impl Selectors {
     pub fn from_query(q: &crate::http::Query, def: &ResourceDef) -> Result<Self, ApiError> {
         Ok(Self {
             labels: LabelSelector::parse(q.get("labelSelector").unwrap_or_default())?,
-            fields: FieldSelector::parse(q.get("fieldSelector").unwrap_or_default(), selectable_fields(def))?,
+            fields: FieldSelector::parse(q.get("fieldSelector").unwrap_or_default(), selectable_fields(def))?
+                .renamed(|f| crate::events::storage_field_label(def, f)),
         })
     }
 

@@ -88,6 +88,27 @@ async fn dispatch(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    // Authentication, impersonation and RBAC run before routing, as the apiserver's filters do.
+    let user = match crate::auth::admit(&app.lock(), &method, &path, &query, &headers) {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(result) = crate::auth::review::handle(&app.lock(), &user, &method, &path, &body) {
+        return result.unwrap_or_else(IntoResponse::into_response);
+    }
+    // The v2 document is served as JSON only; answer a protobuf-only Accept (client-go's v2
+    // client) with 406 instead of JSON the client would misparse.
+    if path.starts_with("/openapi/v2") && !crate::http::accepts_json(&headers) {
+        return ApiError::new(
+            406,
+            "NotAcceptable",
+            "only application/json is supported for /openapi/v2",
+        )
+        .into_response();
+    }
+    if let Some(resp) = crate::health::handle(&path, &query) {
+        return resp;
+    }
     match non_resource(&app, &path) {
         Some(Ok(resp)) => return resp,
         Some(Err(e)) => return e.into_response(),
@@ -125,13 +146,13 @@ fn non_resource(app: &App, path: &str) -> Option<Result<Response, ApiError>> {
     let ok = |v| Some(Ok(json_response(StatusCode::OK, &v)));
     match path {
         "/version" | "/version/" => ok(discovery::version()),
-        "/healthz" | "/livez" | "/readyz" => Some(Ok((StatusCode::OK, "ok").into_response())),
-        "/openapi/v3" | "/openapi/v3/" => ok(discovery::openapi_root(&app.lock().registry)),
+        "/openapi/v2" | "/openapi/v2/" => ok(crate::openapi::v2(&app.lock().registry)),
+        "/openapi/v3" | "/openapi/v3/" => ok(crate::openapi::v3_root(&app.lock().registry)),
         p if p.starts_with("/openapi/v3/") => {
             let rest = p.trim_start_matches("/openapi/v3/");
             let doc = match rest.split('/').collect::<Vec<_>>().as_slice() {
-                ["api", v] => discovery::openapi_group_version(&app.lock().registry, "", v),
-                ["apis", g, v] => discovery::openapi_group_version(&app.lock().registry, g, v),
+                ["api", v] => crate::openapi::v3_group_version(&app.lock().registry, "", v),
+                ["apis", g, v] => crate::openapi::v3_group_version(&app.lock().registry, g, v),
                 _ => None,
             };
             Some(

@@ -54,6 +54,8 @@ pub struct State {
     pub tx: broadcast::Sender<Arc<WatchEvent>>,
     /// Whether the built-in controllers (deployments, replicasets, disruption budgets) run.
     pub workload_controllers: bool,
+    /// Signs the ServiceAccount tokens this server issues.
+    pub token_key: Vec<u8>,
 }
 
 impl State {
@@ -68,6 +70,7 @@ impl State {
             history_limit: history_limit.max(1),
             tx,
             workload_controllers: true,
+            token_key: uuid::Uuid::new_v4().as_bytes().to_vec(),
         }
     }
 

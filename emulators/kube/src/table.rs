@@ -49,6 +49,16 @@ pub fn table(
     with_columns: bool,
     meta: Option<Value>,
 ) -> Value {
+    if crate::events::is_events(def) {
+        return computed(
+            crate::events::table_columns(),
+            crate::events::table_cells,
+            objects,
+            include,
+            with_columns,
+            meta,
+        );
+    }
     let cols = columns(def);
     let mut definitions = vec![json!({
         "name": "Name", "type": "string", "format": "name", "priority": 0,
@@ -60,15 +70,30 @@ pub fn table(
             json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority})
         })),
     }
+    let cells = |object: &Value| {
+        let mut cells = vec![object["metadata"]["name"].clone()];
+        match crate::builtins::columns::cells(def, object) {
+            Some(builtin) => cells.extend(builtin),
+            None => cells.extend(cols.iter().map(|c| cell(c, object))),
+        }
+        cells
+    };
+    computed(definitions, cells, objects, include, with_columns, meta)
+}
+
+/// A Table from column definitions and a function computing each row's cells.
+fn computed(
+    definitions: Vec<Value>,
+    cells: impl Fn(&Value) -> Vec<Value>,
+    objects: &[&Value],
+    include: Include,
+    with_columns: bool,
+    meta: Option<Value>,
+) -> Value {
     let rows: Vec<Value> = objects
         .iter()
         .map(|object| {
-            let mut cells = vec![object["metadata"]["name"].clone()];
-            match crate::builtins::columns::cells(def, object) {
-                Some(builtin) => cells.extend(builtin),
-                None => cells.extend(cols.iter().map(|c| cell(c, object))),
-            }
-            let mut row = json!({"cells": cells});
+            let mut row = json!({"cells": cells(object)});
             match include {
                 Include::None => {}
                 Include::Metadata => row["object"] = partial(object),
@@ -77,18 +102,18 @@ pub fn table(
             row
         })
         .collect();
-    let mut out = json!({
+    let columns = if with_columns {
+        Value::Array(definitions)
+    } else {
+        json!([])
+    };
+    json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": meta.unwrap_or_else(|| json!({})),
+        "columnDefinitions": columns,
         "rows": rows,
-    });
-    if with_columns {
-        out["columnDefinitions"] = Value::Array(definitions);
-    } else {
-        out["columnDefinitions"] = json!([]);
-    }
-    out
+    })
 }
 
 /// An object reduced to `PartialObjectMetadata`, as metadata-only clients and table rows get it.

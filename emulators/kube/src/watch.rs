@@ -44,6 +44,9 @@ impl Encoder {
         let mut object = object.clone();
         if kind != "ERROR" {
             object["apiVersion"] = Value::String(self.req.def.api_version());
+            if kind != "BOOKMARK" {
+                crate::events::to_view(&self.req.def, &mut object);
+            }
             if self.req.metadata_only && kind != "BOOKMARK" {
                 object = table::partial(&object);
             }

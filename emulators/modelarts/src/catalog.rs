@@ -167,7 +167,8 @@ impl NotebookFlavor {
         match (self.category, self.accelerator) {
             ("GPU", Some((ty, n, mem))) => v["gpu"] = json!({"gpu": n, "gpu_memory": mem, "type": ty}),
             ("ASCEND", Some((ty, n, mem))) => {
-                v["ascend"] = json!({"npu": n, "npu_memory": mem, "type": ty, "chip": "ascend-snt9b"})
+                // `chip` is the number of NPU devices, an integer in the SDK's AscendInfo.
+                v["ascend"] = json!({"npu": n, "npu_memory": mem, "type": ty, "chip": n})
             }
             _ => {}
         }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod control;
 pub mod errors;
 pub mod faults;
+pub mod iam;
 pub mod notebooks;
 pub mod paging;
 pub mod pools;

@@ -40,6 +40,7 @@ pub fn build_router(shared: Arc<Shared>) -> Router {
         .merge(crate::notebooks::routes::router())
         .merge(crate::pools::routes::router())
         .merge(crate::servers::routes::router())
+        .merge(crate::iam::router())
         // The gateway knows an API by method and path: a wrong method is an unknown API.
         .method_not_allowed_fallback(api_not_found)
         .route_layer(middleware::from_fn_with_state(shared.clone(), gateway));
@@ -172,6 +173,7 @@ async fn request_id(State(s): State<Arc<Shared>>, req: Request, next: Next) -> R
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
+    let access_key = signing_access_key(req.headers());
     let mut resp = next.run(req).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
@@ -199,9 +201,17 @@ async fn request_id(State(s): State<Arc<Shared>>, req: Request, next: Next) -> R
             query,
             route,
             status: resp.status().as_u16(),
+            access_key,
         });
     }
     resp
+}
+
+/// `Access=AK` from an `SDK-HMAC-SHA256 Access=AK, SignedHeaders=..., Signature=...` header.
+fn signing_access_key(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let rest = value.split_once("Access=")?.1;
+    Some(rest.split(',').next().unwrap_or(rest).trim().to_string())
 }
 
 /// Serve until `shutdown` flips. Each connection is served by hyper directly; when the

@@ -75,6 +75,9 @@ pub struct LogEntry {
     /// `METHOD /route/{template}` when the path matched an API route.
     pub route: Option<String>,
     pub status: u16,
+    /// The access key the request was signed with (`Access=` in Authorization), so a test can
+    /// tell apart two clients using different keys; secret keys never appear here.
+    pub access_key: Option<String>,
 }
 
 #[derive(Debug, Default)]

@@ -409,7 +409,10 @@ fn server_readiness(ls: &LiteServer, s: &Server) -> Readiness {
         };
         return Readiness::Progressing {
             reason,
-            message: format!("ModelArts reports {state} for server {}", s.id),
+            message: format!(
+                "ModelArts reports {state} for server {}; waiting for it to finish",
+                s.id
+            ),
         };
     }
     match ls.spec.desired_state {
@@ -423,7 +426,10 @@ fn supernode_readiness(ls: &LiteServer, h: &Hyperinstance) -> Readiness {
     if state == "ERROR" {
         return Readiness::Failed {
             reason: "ERROR".into(),
-            message: format!("ModelArts reports ERROR for supernode {}", h.id),
+            message: format!(
+                "ModelArts reports ERROR for supernode {}; fix it in the ModelArts console",
+                h.id
+            ),
         };
     }
     if HYPER_BUSY.contains(&state) {
@@ -434,7 +440,10 @@ fn supernode_readiness(ls: &LiteServer, h: &Hyperinstance) -> Readiness {
         };
         return Readiness::Progressing {
             reason,
-            message: format!("ModelArts reports {state} for supernode {}", h.id),
+            message: format!(
+                "ModelArts reports {state} for supernode {}; waiting for it to finish",
+                h.id
+            ),
         };
     }
     let nodes = nodes(h);
@@ -453,7 +462,10 @@ fn supernode_readiness(ls: &LiteServer, h: &Hyperinstance) -> Readiness {
     {
         return Readiness::Progressing {
             reason: reasons::PROGRESSING,
-            message: format!("node {} of supernode {} is {}", n.id, h.id, n.status),
+            message: format!(
+                "node {} of supernode {} is {}; waiting for it to finish",
+                n.id, h.id, n.status
+            ),
         };
     }
     if !node_counts_match(ls, h) {

@@ -315,10 +315,11 @@ pub fn readiness(nb: &Notebook, remote: &Remote) -> Readiness {
     if FAILED.contains(&state) {
         return Readiness::Failed {
             reason: state.to_string(),
-            message: remote
-                .fail_reason
-                .clone()
-                .unwrap_or_else(|| format!("ModelArts reports {state}")),
+            message: remote.fail_reason.clone().unwrap_or_else(|| {
+                format!(
+                    "ModelArts reports {state} without a reason; see the notebook in the ModelArts console"
+                )
+            }),
         };
     }
     if TRANSITIONAL.contains(&state) {
@@ -329,7 +330,7 @@ pub fn readiness(nb: &Notebook, remote: &Remote) -> Readiness {
         };
         return Readiness::Progressing {
             reason,
-            message: format!("ModelArts reports {state}"),
+            message: format!("ModelArts reports {state}; waiting for it to finish"),
         };
     }
     if let Some(mounting) = remote
@@ -340,7 +341,7 @@ pub fn readiness(nb: &Notebook, remote: &Remote) -> Readiness {
         return Readiness::Progressing {
             reason: reasons::PROGRESSING,
             message: format!(
-                "storage {} is {}",
+                "storage mount {} is {}; waiting for it to finish",
                 mounting.mount_path.as_deref().unwrap_or("?"),
                 mounting.status.as_deref().unwrap_or("?")
             ),
@@ -360,7 +361,8 @@ pub fn status_from(remote: &Remote, status: &mut NotebookStatus) {
         .as_ref()
         .filter(|l| l.enable != Some(false) && remote.status == "RUNNING")
         .and_then(|l| l.create_at.zip(l.duration))
-        .and_then(|(c, d)| jiff::Timestamp::from_millisecond(c + d).ok())
+        // Whole seconds: the value is printed as is in `kubectl get -o wide`.
+        .and_then(|(c, d)| jiff::Timestamp::from_second((c + d) / 1000).ok())
         .map(|t| t.to_string());
     let ssh: Vec<String> = remote
         .endpoints

@@ -291,13 +291,19 @@ pub fn readiness(pool: &ResourcePool, remote: &Remote) -> Readiness {
         "Creating" => {
             return Readiness::Progressing {
                 reason: reasons::CREATING,
-                message: format!("pool {} is being created", p.metadata.name),
+                message: format!(
+                    "pool {} is being created; waiting until it is Running",
+                    p.metadata.name
+                ),
             };
         }
         "Deleting" => {
             return Readiness::Progressing {
                 reason: reasons::DELETING,
-                message: format!("pool {} is being deleted", p.metadata.name),
+                message: format!(
+                    "pool {} is being deleted; waiting until it is gone",
+                    p.metadata.name
+                ),
             };
         }
         "Running" => {}
@@ -306,7 +312,7 @@ pub fn readiness(pool: &ResourcePool, remote: &Remote) -> Readiness {
             return Readiness::Failed {
                 reason: other.to_string(),
                 message: cloud_message.unwrap_or_else(|| {
-                    format!("ModelArts reports the pool {other} ({abnormal} abnormal nodes)")
+                    format!("ModelArts reports the pool {other} ({abnormal} abnormal nodes); see its nodes in the ModelArts console")
                 }),
             };
         }
@@ -328,7 +334,7 @@ pub fn readiness(pool: &ResourcePool, remote: &Remote) -> Readiness {
     if !lagging.is_empty() {
         return Readiness::Progressing {
             reason: reasons::SCALING,
-            message: format!("scaling: {}", lagging.join("; ")),
+            message: format!("scaling, waiting for the nodes: {}", lagging.join("; ")),
         };
     }
     if let Some(s) = p

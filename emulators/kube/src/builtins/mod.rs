@@ -95,6 +95,7 @@ pub fn register(reg: &mut Registry) {
         true,
         &[],
     ));
+    crate::auth::review::register(reg);
 }
 
 fn is(def: &ResourceDef, group: &str, plural: &str) -> bool {
@@ -114,6 +115,7 @@ pub fn prepare(
         ("", "pods") => core::pod(object, old, &mut causes),
         ("", "services") => core::service(state, object, old, &mut causes),
         ("", "endpoints") => core::endpoints(object, &mut causes),
+        ("", "secrets") => crate::auth::token::fill_token_secret(state, object, &mut causes),
         ("apps", "deployments") => workloads::deployment(object, old, &mut causes),
         ("apps", "replicasets") => workloads::replica_set(object, old, &mut causes),
         ("rbac.authorization.k8s.io", _) => rbac::prepare(def, object, old, &mut causes),
@@ -165,6 +167,7 @@ pub fn seed(state: &mut State) {
         core::default_service_account(state, &ns);
     }
     core::seed_kubernetes_service(state);
+    crate::auth::rbac::seed(state);
 }
 
 // Field error helpers, worded as apimachinery's `field.Error` prints them.
@@ -275,6 +278,12 @@ pub fn subresource(
 ) -> Result<axum::response::Response, ApiError> {
     match target.subresource.as_deref() {
         Some("scale") => workloads::scale(app, def, target, verb, query, headers, body),
+        Some("token") if verb == "create" => {
+            crate::auth::token::token_request(&app.lock(), def, target, body)
+        }
+        Some("token") => Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({verb})"
+        ))),
         _ => Err(crate::server::not_found_path()),
     }
 }

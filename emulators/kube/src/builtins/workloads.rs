@@ -243,6 +243,10 @@ pub fn scale(
     };
     let updated = objects::finish_update(&mut state, def, old, candidate, Part::Main, &opts)?;
     // The controller has run inside the commit, so the reply carries the new status.
-    let latest = objects::current(&state, def, ns, name).unwrap_or(updated);
+    let latest = if opts.dry_run {
+        updated
+    } else {
+        objects::current(&state, def, ns, name).unwrap_or(updated)
+    };
     Ok(json_response(StatusCode::OK, &scale_of(&latest)))
 }

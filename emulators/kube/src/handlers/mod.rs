@@ -54,6 +54,12 @@ pub fn resource(
     match target.subresource.as_deref() {
         None => {}
         Some("status") if def.status_subresource => {}
+        Some("finalize") if crate::namespaces::is_namespaces(&def) && verb == "update" => {
+            let name = target.name.as_deref().unwrap_or_default();
+            let body = decode_body(body, false)?;
+            let namespace = crate::namespaces::finalize(&mut app.lock(), &def, name, &body, query.dry_run())?;
+            return Ok(crate::http::json_response(axum::http::StatusCode::OK, &namespace));
+        }
         Some(sub) if def.subresource(sub).is_some() => {
             if let Some(code) = app.faults.take(verb, &def.plural) {
                 return Err(injected(code));
@@ -62,14 +68,14 @@ pub fn resource(
         }
         Some(_) => return Err(not_found_path()),
     }
-    // Only JSON bodies are understood; say so instead of failing to parse protobuf as JSON.
-    if crate::http::content_type(headers).contains("protobuf") {
-        return Err(ApiError::new(
-            415,
-            "UnsupportedMediaType",
-            "kube-emulator accepts JSON request bodies only (protobuf is not supported)",
-        ));
-    }
+    // Protobuf bodies (client-go's typed clients, Helm's release storage) become JSON here.
+    let decoded;
+    let body = if crate::http::content_type(headers).contains("protobuf") {
+        decoded = Bytes::from(crate::protobuf::decode(&def, verb, body)?.to_string());
+        &decoded
+    } else {
+        body
+    };
     if let Some(code) = app.faults.take(verb, &def.plural) {
         return Err(injected(code));
     }
@@ -77,11 +83,11 @@ pub fn resource(
         "get" => read::get(app, &def, &target, query, headers),
         "list" => read::list(app, &def, &target, query, headers),
         "watch" => read::watch(app, &def, &target, query, headers),
-        "create" => write::create(app, &def, &target, query, body),
-        "update" => write::update(app, &def, &target, query, body),
+        "create" => write::create(app, &def, &target, query, headers, body),
+        "update" => write::update(app, &def, &target, query, headers, body),
         "patch" => write::patch(app, &def, &target, query, headers, body),
         "delete" => write::delete(app, &def, &target, query, body),
-        "deletecollection" => write::delete_collection(app, &def, &target, query),
+        "deletecollection" => write::delete_collection(app, &def, &target, query, body),
         _ => Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({method})"
         ))),

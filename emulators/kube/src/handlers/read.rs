@@ -17,6 +17,7 @@ use crate::watch::{self, WatchRequest};
 fn with_version(def: &ResourceDef, object: &Value) -> Value {
     let mut object = object.clone();
     object["apiVersion"] = Value::String(def.api_version());
+    crate::events::to_view(def, &mut object);
     object
 }
 
@@ -118,7 +119,13 @@ pub fn list(
     let mut metadata = json!({"resourceVersion": rv.to_string()});
     if let Some(token) = next {
         metadata["continue"] = Value::String(token);
-        metadata["remainingItemCount"] = json!(remaining);
+        // The apiserver cannot count what a selector would match, so it omits the estimate.
+        let filtered = ["labelSelector", "fieldSelector"]
+            .iter()
+            .any(|k| query.get(k).is_some_and(|s| !s.is_empty()));
+        if !filtered {
+            metadata["remainingItemCount"] = json!(remaining);
+        }
     }
     if wants_table(headers) {
         let refs: Vec<&Value> = items.iter().collect();

@@ -15,10 +15,21 @@ use crate::registry::ResourceDef;
 use crate::selectors::Selectors;
 use crate::server::App;
 
-fn opts(query: &Query) -> WriteOpts {
+fn opts(query: &Query, headers: &HeaderMap) -> WriteOpts {
+    // The apiserver names an Update's manager after `fieldManager`, else the User-Agent's prefix.
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let manager = query
+        .get("fieldManager")
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| agent.split('/').next().unwrap_or_default());
     WriteOpts {
         dry_run: query.dry_run(),
         strict_fields: query.get("fieldValidation") == Some("Strict"),
+        manager: Some(manager.chars().take(128).collect()),
+        propagation_finalizer: None,
     }
 }
 
@@ -33,6 +44,7 @@ fn part(target: &Target) -> Part {
 fn respond(def: &ResourceDef, code: StatusCode, object: &Value) -> Response {
     let mut object = object.clone();
     object["apiVersion"] = Value::String(def.api_version());
+    crate::events::to_view(def, &mut object);
     json_response(code, &object)
 }
 
@@ -41,6 +53,7 @@ pub fn create(
     def: &ResourceDef,
     target: &Target,
     query: &Query,
+    headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     if target.name.is_some() {
@@ -48,13 +61,14 @@ pub fn create(
             "POST is not allowed on a named resource",
         ));
     }
-    let body = decode_body(body, false)?;
+    let mut body = decode_body(body, false)?;
+    crate::events::to_storage(def, &mut body);
     let created = objects::create(
         &mut app.lock(),
         def,
         target.namespace.as_deref(),
         body,
-        &opts(query),
+        &opts(query, headers),
     )?;
     Ok(respond(def, StatusCode::CREATED, &created))
 }
@@ -64,10 +78,12 @@ pub fn update(
     def: &ResourceDef,
     target: &Target,
     query: &Query,
+    headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     let name = target.name.as_deref().unwrap_or_default();
-    let body = decode_body(body, false)?;
+    let mut body = decode_body(body, false)?;
+    crate::events::to_storage(def, &mut body);
     let updated = objects::update(
         &mut app.lock(),
         def,
@@ -75,7 +91,7 @@ pub fn update(
         name,
         body,
         part(target),
-        &opts(query),
+        &opts(query, headers),
     )?;
     Ok(respond(def, StatusCode::OK, &updated))
 }
@@ -91,7 +107,7 @@ pub fn patch(
     let name = target.name.as_deref().unwrap_or_default();
     let ns = target.namespace.as_deref();
     let ctype = content_type(headers);
-    let opts = opts(query);
+    let opts = opts(query, headers);
     let part = part(target);
     let body = decode_body(body, ctype == "application/apply-patch+yaml")?;
     let mut state = app.lock();
@@ -123,6 +139,12 @@ pub fn patch(
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
+        let force = query.flag("force");
+        // The apply records its own managedFields entry; no Update entry on top.
+        let opts = WriteOpts {
+            manager: None,
+            ..opts
+        };
         let Ok(old) = existing else {
             // Server-side apply creates the object when it does not exist yet.
             if part == Part::Status {
@@ -130,18 +152,24 @@ pub fn patch(
             }
             let mut applied = body;
             applied["metadata"]["name"] = json!(name);
-            let applied = crate::apply::apply(&json!({}), &applied, manager, &def.api_version(), "");
+            let mut applied = crate::apply::apply(def, &json!({}), &applied, manager, "", force)?;
+            crate::events::to_storage(def, &mut applied);
             let created = objects::create(&mut state, def, ns, applied, &opts)?;
             return Ok(respond(def, StatusCode::CREATED, &created));
         };
         let sub = if part == Part::Status { "status" } else { "" };
-        let candidate = crate::apply::apply(&old, &body, manager, &def.api_version(), sub);
-        check_precondition(def, name, &old, &candidate)?;
+        let mut view = old.clone();
+        crate::events::to_view(def, &mut view);
+        check_precondition(def, name, &old, &body)?;
+        let mut candidate = crate::apply::apply(def, &view, &body, manager, sub, force)?;
+        crate::events::to_storage(def, &mut candidate);
         let updated = objects::finish_update(&mut state, def, old, candidate, part, &opts)?;
         return Ok(respond(def, StatusCode::OK, &updated));
     }
     let old = existing?;
+    // Patches apply to the object as the requested version shows it.
     let mut candidate = old.clone();
+    crate::events::to_view(def, &mut candidate);
     match ctype.as_str() {
         "application/merge-patch+json" => patch::merge_patch(&mut candidate, &body),
         "application/json-patch+json" => patch::json_patch(&mut candidate, &body).map_err(|e| {
@@ -158,6 +186,7 @@ pub fn patch(
         }
         other => return Err(ApiError::unsupported_media_type(other)),
     }
+    crate::events::to_storage(def, &mut candidate);
     check_precondition(def, name, &old, &candidate)?;
     let updated = objects::finish_update(&mut state, def, old, candidate, part, &opts)?;
     Ok(respond(def, StatusCode::OK, &updated))
@@ -177,7 +206,11 @@ fn delete_options(query: &Query, body: &Bytes) -> Result<(WriteOpts, Value), Api
     } else {
         decode_body(body, false)?
     };
-    let mut opts = opts(query);
+    let mut opts = WriteOpts {
+        manager: None,
+        ..opts(query, &HeaderMap::new())
+    };
+    opts.propagation_finalizer = crate::gc::deletion_finalizer(&options, query.get("propagationPolicy"))?;
     if options["dryRun"]
         .as_array()
         .is_some_and(|d| d.iter().any(|v| v == "All"))
@@ -212,9 +245,10 @@ pub fn delete_collection(
     def: &ResourceDef,
     target: &Target,
     query: &Query,
+    body: &Bytes,
 ) -> Result<Response, ApiError> {
     let selectors = Selectors::from_query(query, def)?;
-    let opts = opts(query);
+    let (opts, _) = delete_options(query, body)?;
     let mut state = app.lock();
     let doomed: Vec<(String, String)> = state
         .objects
@@ -231,7 +265,9 @@ pub fn delete_collection(
     let mut items = Vec::new();
     for (ns, name) in doomed {
         let ns = if def.namespaced { Some(ns.as_str()) } else { None };
-        items.push(objects::delete(&mut state, def, ns, &name, &Value::Null, &opts)?);
+        let mut item = objects::delete(&mut state, def, ns, &name, &Value::Null, &opts)?;
+        crate::events::to_view(def, &mut item);
+        items.push(item);
     }
     let list = json!({"kind": def.list_kind, "apiVersion": def.api_version(), "metadata": {"resourceVersion": state.rv.to_string()}, "items": items});
     Ok(json_response(StatusCode::OK, &list))

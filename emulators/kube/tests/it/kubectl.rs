@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-const CRD: &str = r#"
+pub const CRD: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
@@ -40,7 +40,7 @@ spec:
             x-kubernetes-preserve-unknown-fields: true
 "#;
 
-fn widget(name: &str, size: i64) -> String {
+pub fn widget(name: &str, size: i64) -> String {
     format!(
         "apiVersion: test.emulator.dev/v1\nkind: Widget\nmetadata:\n  name: {name}\nspec:\n  size: {size}\n"
     )
@@ -126,7 +126,7 @@ impl Cluster {
         stdout
     }
 
-    fn with_crd(self) -> Self {
+    pub fn with_crd(self) -> Self {
         self.ok(&["apply", "-f", "-"], Some(CRD));
         self.ok(
             &[

@@ -355,7 +355,10 @@ async fn leases_and_both_event_apis_are_served() {
     );
     let ev = json!({"metadata": {"name": "e1"}, "reason": "Created", "involvedObject": {"kind": "Widget", "name": "a"}});
     assert_eq!(api.post("/api/v1/namespaces/default/events", ev).await.0, 201);
-    let ev = json!({"metadata": {"name": "e2"}, "reason": "Created", "action": "Reconcile", "eventTime": "2026-01-01T00:00:00.000000Z"});
+    // events.k8s.io/v1 requires type, regarding, reportingController and reportingInstance.
+    let ev = json!({"metadata": {"name": "e2"}, "type": "Normal", "reason": "Created", "action": "Reconcile",
+                    "eventTime": "2026-01-01T00:00:00.000000Z", "regarding": {"kind": "Widget", "name": "a", "namespace": "default"},
+                    "reportingController": "test.dev/ctl", "reportingInstance": "ctl-1"});
     assert_eq!(
         api.post("/apis/events.k8s.io/v1/namespaces/default/events", ev)
             .await

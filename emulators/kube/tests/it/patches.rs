@@ -119,10 +119,20 @@ async fn server_side_apply_creates_a_missing_object_then_merges_another_managers
     assert_eq!(code, 201, "{w}");
     assert_eq!(w["metadata"]["managedFields"][0]["manager"], "tester");
     let yaml = "apiVersion: test.emulator.dev/v1\nkind: Widget\nmetadata:\n  name: a\nspec:\n  size: 3\n";
-    // A second manager applies only size; zone stays because "tester" still owns it.
+    // A second manager changing a field "tester" owns conflicts; with force it takes it over.
+    // zone stays because "tester" still owns it.
     let resp = api
         .http
         .patch(format!("{}{WIDGETS}/a?fieldManager=other", api.base))
+        .header("content-type", "application/apply-patch+yaml")
+        .body(yaml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
+    let resp = api
+        .http
+        .patch(format!("{}{WIDGETS}/a?fieldManager=other&force=true", api.base))
         .header("content-type", "application/apply-patch+yaml")
         .body(yaml)
         .send()
@@ -274,11 +284,14 @@ async fn server_side_apply_removes_a_field_its_manager_stops_applying() {
 }
 
 #[tokio::test]
-async fn a_protobuf_body_is_refused_with_415_saying_json_only() {
+async fn a_protobuf_body_of_a_kind_other_than_secret_or_config_map_is_refused_with_415() {
     let api = Api::start().await;
     let resp = api
         .http
-        .post(format!("{}/api/v1/namespaces/default/configmaps", api.base))
+        .post(format!(
+            "{}/apis/coordination.k8s.io/v1/namespaces/default/leases",
+            api.base
+        ))
         .header("content-type", "application/vnd.kubernetes.protobuf")
         .body(vec![0x6b, 0x38, 0x73, 0x00])
         .send()
@@ -290,6 +303,6 @@ async fn a_protobuf_body_is_refused_with_415_saying_json_only() {
         s["message"]
             .as_str()
             .unwrap()
-            .contains("JSON request bodies only")
+            .contains("protobuf bodies only for Secrets, ConfigMaps and DeleteOptions")
     );
 }

@@ -187,12 +187,33 @@ async fn core_events_print_the_columns_kubectl_get_events_shows() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
+    // The apiserver's event printer: no leading Name, `kind/name` objects, wide-only columns.
     assert_eq!(
         names,
-        vec!["Name", "Last Seen", "Type", "Reason", "Object", "Message"]
+        vec![
+            "Last Seen",
+            "Type",
+            "Reason",
+            "Object",
+            "Subobject",
+            "Source",
+            "Message",
+            "First Seen",
+            "Count",
+            "Name"
+        ]
     );
     assert_eq!(
-        &t["rows"][0]["cells"].as_array().unwrap()[2..],
-        &[json!("Warning"), json!("Failed"), json!("a"), json!("boom")]
+        &t["rows"][0]["cells"].as_array().unwrap()[1..7],
+        &[
+            json!("Warning"),
+            json!("Failed"),
+            json!("widget/a"),
+            json!(""),
+            json!(""),
+            json!("boom")
+        ]
     );
+    assert_eq!(t["rows"][0]["cells"][8], "1");
+    assert_eq!(t["rows"][0]["cells"][9], "e");
 }

@@ -75,7 +75,8 @@ impl ResourceFlavor {
             "dataVolume": [{"volumeType": "SSD", "size": "500Gi"}],
         });
         if let Some((kind, ty, n, mem)) = self.accelerator {
-            spec[kind] = json!({"type": ty, "size": n, "memory": mem});
+            // The SDK's ResourceFlavorXpu declares every field a string, the card count included.
+            spec[kind] = json!({"type": ty, "size": n.to_string(), "memory": mem});
         }
         json!({
             "apiVersion": "v1", "kind": "ResourceFlavor",
