@@ -19,7 +19,27 @@ pub const VERSION: &str = "v1alpha1";
 
 /// Every CRD the operator serves, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![Notebook::crd(), ResourcePool::crd(), LiteServer::crd()]
+    let mut crds = vec![Notebook::crd(), ResourcePool::crd(), LiteServer::crd()];
+    crds.iter_mut().for_each(default_status);
+    crds
+}
+
+/// `status` defaults to `{observedGeneration: 0}`: the API server fills it in until the operator
+/// writes status, so kstatus (Helm 4 `--wait`, Flux) sees a new object as in progress
+/// (observedGeneration behind generation) rather than, with no status at all, as current.
+fn default_status(crd: &mut CustomResourceDefinition) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON;
+    for version in &mut crd.spec.versions {
+        if let Some(status) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+            .and_then(|s| s.properties.as_mut())
+            .and_then(|p| p.get_mut("status"))
+        {
+            status.default = Some(JSON(serde_json::json!({ "observedGeneration": 0 })));
+        }
+    }
 }
 
 /// The command that regenerates `crds/`, quoted in the file headers and the staleness test.

@@ -179,3 +179,58 @@ def test_kubectl_apply_k_installs_the_kustomize_base_into_kube_emulator():
         finally:
             kube.terminate()
             kube.wait(timeout=10)
+
+
+HELM = REPO / ".tools" / "bin" / "helm"
+PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
+RELEASE_CHART = REPO / "tests" / "deploy" / "notebook-release"
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """Helm's release storage. kube-emulator cannot hold it yet (Helm stores releases in Secrets
+    with protobuf bodies), so the SQL driver on a throwaway loopback PostgreSQL holds it."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.fail("PostgreSQL 15 (Debian postgresql-15) is needed for Helm's SQL release storage")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)
+        as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        data = pathlib.Path(tmp) / "data"
+        subprocess.run([*as_pg, PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
+                       check=True, capture_output=True)
+        port = free_port()
+        subprocess.run([*as_pg, PG_BIN / "pg_ctl", "-D", data, "-l", pathlib.Path(tmp) / "pg.log", "-w", "-o",
+                        f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1", "start"],
+                       check=True, capture_output=True)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=disable"
+        subprocess.run([*as_pg, PG_BIN / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+
+
+def helm(stack, pg, *args, timeout=180):
+    home = stack.tmp / "helm"
+    env = dict(os.environ, HELM_DRIVER="sql", HELM_DRIVER_SQL_CONNECTION_STRING=pg,
+               KUBECONFIG=str(stack.kubeconfig), HELM_CACHE_HOME=str(home / "cache"),
+               HELM_CONFIG_HOME=str(home / "config"), HELM_DATA_HOME=str(home / "data"))
+    started = time.time()
+    result = subprocess.run([str(HELM), *map(str, args)], env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    return result, time.time() - started
+
+
+def test_helm4_wait_waits_for_a_notebook_to_become_ready(stack, postgres):
+    result, took = helm(stack, postgres, "install", "nb-helm-good", RELEASE_CHART, "-n", "live",
+                        "--set", "name=nb-helm-good", "--wait", "--timeout", "90s",
+                        "--disable-openapi-validation")
+    assert result.returncode == 0, result.stdout + result.stderr
+    obj = stack.get("nb-helm-good")
+    assert cond(obj, "Ready") == "True", f"helm returned after {took:.1f} s before Ready: {obj.get('status')}"
+    assert took >= 2.5, f"the cloud needs 3 s to create the notebook; helm returned after {took:.1f} s"
+
+
+def test_helm4_wait_fails_fast_on_a_notebook_the_cloud_refuses(stack, postgres):
+    result, took = helm(stack, postgres, "install", "nb-helm-bad", RELEASE_CHART, "-n", "live",
+                        "--set", "name=nb-helm-bad", "--set", f"image={MISSING_IMAGE}",
+                        "--wait", "--timeout", "120s", "--disable-openapi-validation")
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert took < 60, f"helm waited {took:.1f} s: it should fail on Stalled=True, not at the timeout"
+    assert cond(stack.get("nb-helm-bad"), "Stalled") == "True"
