@@ -123,10 +123,16 @@ pub fn checkpoint(
             ));
         }
         let on_its_resource = mine.len() == 1 && object.cloud_id.as_deref() == Some(mine[0].id.as_str());
+        if let Some(id) = object.cloud_id.as_deref().filter(|id| seed_ids.contains(id)) {
+            tally.note(format!(
+                "{name} ({}) records a seeded resource as its own: {id}",
+                object.uid
+            ));
+        }
         if !(object.ready && !object.deleting && on_its_resource) {
             tally.unconverged += 1;
             tally.note(format!(
-                "unconverged: {name}: {} resource(s), cloudId {:?}, {}{}",
+                "unconverged: {name}: {} resource(s) of its own, cloudId {:?}, {}{}",
                 mine.len(),
                 object.cloud_id,
                 object.why,
