@@ -370,19 +370,28 @@ async fn deleting_a_namespace_with_its_credentials_secret_deletes_every_cloud_re
     let namespaces: Api<Namespace> = Api::all(env.client.clone());
     let mut namespace = Namespace::default();
     namespace.metadata.name = Some(ns.into());
-    namespaces.create(&Default::default(), &namespace).await.expect("namespace");
+    namespaces
+        .create(&Default::default(), &namespace)
+        .await
+        .expect("namespace");
     let secrets: Api<Secret> = Api::namespaced(env.client.clone(), ns);
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": "team-creds"},
         "stringData": {"accessKey": DEFAULT_AK, "secretKey": DEFAULT_SK},
     }))
     .expect("secret");
-    secrets.create(&Default::default(), &secret).await.expect("secret created");
+    secrets
+        .create(&Default::default(), &secret)
+        .await
+        .expect("secret created");
     let notebooks: Api<Notebook> = Api::namespaced(env.client.clone(), ns);
     for name in ["nb-a", "nb-b"] {
         let mut nb = notebook(name, json!({"credentialsSecretRef": {"name": "team-creds"}}));
         nb.metadata.namespace = Some(ns.into());
-        notebooks.create(&Default::default(), &nb).await.expect("notebook");
+        notebooks
+            .create(&Default::default(), &nb)
+            .await
+            .expect("notebook");
     }
     let deadline = tokio::time::Instant::now() + T;
     loop {
@@ -394,10 +403,16 @@ async fn deleting_a_namespace_with_its_credentials_secret_deletes_every_cloud_re
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(cloud_notebooks(&env).len(), 2);
-    namespaces.delete(ns, &Default::default()).await.expect("namespace deleted");
+    namespaces
+        .delete(ns, &Default::default())
+        .await
+        .expect("namespace deleted");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while namespaces.get_opt(ns).await.expect("get").is_some() {
-        assert!(tokio::time::Instant::now() < deadline, "namespace never went away");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "namespace never went away"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let live: Vec<_> = env

@@ -225,6 +225,10 @@ pub async fn run(setup: &Setup, settings: &Settings) -> Result<Report, String> {
         "5",
         "--waiting-millis",
         "500",
+        // Shorter than the shipped 120 s so an uncertain create resolves within the
+        // convergence window; the emulator's eventual consistency hides for a few reads only.
+        "--create-grace-seconds",
+        "20",
         "--resync-seconds",
         "60",
         "--rate",

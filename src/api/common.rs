@@ -243,6 +243,11 @@ pub struct CloudStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub created_at: Option<String>,
+    /// When this object first asked ModelArts to delete its cloud resource (RFC 3339): from then
+    /// on a read that misses the resource means it is gone, not that it is not visible yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub delete_requested_at: Option<String>,
     /// The region and project the cloud resource lives in, recorded at create or adoption. If
     /// the object's credentials later point elsewhere, nothing is created, changed or deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]

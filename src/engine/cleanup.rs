@@ -79,7 +79,9 @@ pub async fn run<R: CloudResource>(
         },
     };
     let Some(remote) = obj.observe(&cx, &id).await? else {
-        if recently_changed(obj, ctx, status) {
+        // Before this object asked for the delete, a miss right after a create or change may
+        // be a lagging read; after it, a miss is the delete done.
+        if status.cloud().delete_requested_at.is_none() && recently_changed(obj, ctx, status) {
             return Err(Error::Waiting {
                 reason: reasons::DELETING,
                 message: format!(
@@ -124,6 +126,11 @@ pub async fn run<R: CloudResource>(
                 Readiness::Failed { reason, message } => Some((reason, message)),
                 _ => None,
             };
+            if status.cloud().delete_requested_at.is_none() {
+                // Stored before the call, so it holds after a lost answer or a restart too.
+                status.cloud_mut().delete_requested_at = Some(jiff::Timestamp::now().to_string());
+                writer.write(status).await?;
+            }
             changing(ctx, &uid, &id);
             let step = obj.delete(&cx, &remote).await?;
             // A resource in a failed state (a delete the cloud failed, an ERROR) is asked again

@@ -52,6 +52,11 @@ pub struct RunArgs {
     /// Requeue interval while a cloud resource is in a transitional state, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub waiting_millis: u64,
+    /// How long a create whose answer was lost is looked for before it is sent again, and how
+    /// long after a create or change a read that misses the resource is waited for (seconds).
+    /// Longer is safer against slow, eventually consistent reads; shorter converges sooner.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=3600))]
+    pub create_grace_seconds: u64,
     /// Client-side ModelArts request rate per credentials scope (requests per second).
     #[arg(long, default_value_t = 20.0)]
     pub rate: f64,
@@ -110,6 +115,7 @@ impl RunArgs {
             engine: EngineConfig {
                 resync: Duration::from_secs(self.resync_seconds.max(1)),
                 waiting: Duration::from_millis(self.waiting_millis.max(10)),
+                create_grace: Duration::from_secs(self.create_grace_seconds),
                 delete_on_crd_deletion: self.delete_cloud_resources_on_crd_deletion,
                 ..EngineConfig::default()
             },
