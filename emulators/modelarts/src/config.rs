@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use crate::auth::{AuthConfig, Secret};
+use crate::quota::QuotaSettings;
 use crate::state::Settings;
 
 pub const DEFAULT_REGION: &str = "cn-north-4";
@@ -32,6 +33,8 @@ pub struct EmulatorConfig {
     pub settings: Settings,
     /// Request log capacity (oldest entries are dropped).
     pub request_log_capacity: usize,
+    /// Requests per second per project above which the gateway answers 429; `None` = no quota.
+    pub quota: Option<QuotaSettings>,
 }
 
 impl Default for EmulatorConfig {
@@ -48,6 +51,7 @@ impl Default for EmulatorConfig {
             auth_tokens: Vec::new(),
             settings: Settings::default(),
             request_log_capacity: 1000,
+            quota: None,
         }
     }
 }

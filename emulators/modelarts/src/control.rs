@@ -251,6 +251,7 @@ impl Control {
     pub fn clear_stats(&self) {
         let mut stats = lock(&self.shared.stats);
         stats.counters.clear();
+        stats.throttled.clear();
         stats.log.clear();
     }
 
@@ -313,6 +314,7 @@ pub fn router() -> Router<App> {
             "/projects/{pid}/{kind}/{id}/tags",
             post(add_tags).delete(remove_tags),
         )
+        .merge(crate::quota::router())
 }
 
 async fn describe(State(s): State<App>) -> Json<Value> {

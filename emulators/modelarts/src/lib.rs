@@ -21,6 +21,7 @@ pub mod notebooks;
 pub mod paging;
 pub mod pools;
 pub mod progression;
+pub mod quota;
 pub mod server;
 pub mod servers;
 pub mod state;
@@ -36,6 +37,7 @@ pub use control::{Control, Kind};
 pub use faults::{FaultAction, FaultRule};
 pub use notebooks::model::LeaseRenewal;
 pub use progression::{Family, Progression, ProgressionSettings};
+pub use quota::QuotaSettings;
 
 /// A running emulator. Dereferences to [`Control`] for the control operations. Dropping the
 /// handle stops the accept loop.
@@ -92,6 +94,7 @@ pub async fn spawn(config: EmulatorConfig) -> std::io::Result<EmulatorHandle> {
         config.auth(),
         config.settings.clone(),
         config.request_log_capacity.max(1),
+        config.quota,
     ));
     let router = server::build_router(shared.clone());
     let (tx, rx) = watch::channel(false);

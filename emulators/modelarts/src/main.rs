@@ -42,6 +42,13 @@ struct Args {
     /// How a lease renewal changes the auto-stop time.
     #[arg(long = "lease-renewal", value_parser = ["add", "reset"])]
     lease_renewal: Option<String>,
+    /// Requests per second per project above which API calls are answered 429 APIGW.0308 with
+    /// Retry-After (a token bucket; off by default; also `PUT /_emulator/quota`).
+    #[arg(long = "quota-rps")]
+    quota_rps: Option<f64>,
+    /// Requests a project may save up while idle (default: --quota-rps, one second's worth).
+    #[arg(long = "quota-burst", requires = "quota_rps")]
+    quota_burst: Option<f64>,
 }
 
 fn parse_progression(s: &str) -> Result<Progression, String> {
@@ -109,6 +116,16 @@ fn config(args: Args) -> Result<EmulatorConfig, String> {
         } else {
             LeaseRenewal::Add
         };
+    }
+    if let Some(rps) = args.quota_rps {
+        let quota = modelarts_emulator::QuotaSettings {
+            rps,
+            burst: args.quota_burst,
+        };
+        quota
+            .validate()
+            .map_err(|e| format!("--quota-rps/--quota-burst: {e}"))?;
+        cfg.quota = Some(quota);
     }
     Ok(cfg)
 }

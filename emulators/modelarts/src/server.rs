@@ -101,6 +101,13 @@ async fn gateway(
         return r;
     }
 
+    // API Gateway throttles before the backend sees the request, after authenticating it.
+    if let Some(e) = crate::quota::check(&s, &template, parts.uri.path(), &route) {
+        let mut r = e.into_response();
+        r.extensions_mut().insert(RouteTemplate(route));
+        return r;
+    }
+
     let actions = lock(&s.faults).fire(parts.method.as_str(), &template, parts.uri.path());
     let latency: u64 = actions
         .iter()

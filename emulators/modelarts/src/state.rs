@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, RwLock};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -14,6 +15,7 @@ use crate::notebooks::Notebooks;
 use crate::notebooks::model::LeaseRenewal;
 use crate::pools::Pools;
 use crate::progression::{Family, Progression, ProgressionSettings};
+use crate::quota::{Quota, QuotaSettings};
 use crate::servers::Servers;
 
 /// Behaviour knobs that `reset` restores to their configured values.
@@ -83,6 +85,9 @@ pub struct LogEntry {
 #[derive(Debug, Default)]
 pub struct Stats {
     pub counters: BTreeMap<String, u64>,
+    /// Requests the quota answered 429, by route (they are in `counters` too: the gateway
+    /// received them).
+    pub throttled: BTreeMap<String, u64>,
     pub log: VecDeque<LogEntry>,
 }
 
@@ -96,6 +101,10 @@ pub struct Shared {
     pub stats: Mutex<Stats>,
     pub log_capacity: usize,
     pub initial_settings: Settings,
+    pub quota: Mutex<Quota>,
+    /// Zero of the quota's clock (real time).
+    pub quota_epoch: Instant,
+    pub initial_quota: Option<QuotaSettings>,
 }
 
 /// A poisoned lock only means another handler panicked; the data is still usable.
@@ -110,6 +119,7 @@ impl Shared {
         auth: AuthConfig,
         settings: Settings,
         log_capacity: usize,
+        quota: Option<QuotaSettings>,
     ) -> Self {
         Shared {
             region,
@@ -124,6 +134,9 @@ impl Shared {
             stats: Mutex::new(Stats::default()),
             log_capacity,
             initial_settings: settings,
+            quota: Mutex::new(Quota::new(quota)),
+            quota_epoch: Instant::now(),
+            initial_quota: quota,
         }
     }
 
@@ -164,6 +177,16 @@ impl Shared {
         }
     }
 
+    pub fn record_throttled(&self, route: &str) {
+        let mut stats = lock(&self.stats);
+        match stats.throttled.get_mut(route) {
+            Some(n) => *n += 1,
+            None => {
+                stats.throttled.insert(route.to_string(), 1);
+            }
+        }
+    }
+
     pub fn record_log(&self, entry: LogEntry) {
         let mut stats = lock(&self.stats);
         if stats.log.len() >= self.log_capacity {
@@ -179,6 +202,7 @@ impl Shared {
             ..Store::default()
         };
         lock(&self.faults).clear();
+        lock(&self.quota).set(self.initial_quota);
         *lock(&self.stats) = Stats::default();
         self.clock.reset();
     }
