@@ -56,17 +56,30 @@ struct Args {
     /// Give the operator static credentials instead of a credentials Secret.
     #[arg(long)]
     static_credentials: bool,
-    /// The kube-emulator binary (built with `cargo build --release -p kube-emulator`).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/kube-emulator"))]
+    /// The kube-emulator binary (built with `cargo build --release -p kube-emulator`); default
+    /// `$CARGO_TARGET_DIR/release/` or the workspace's `target/release/`.
+    #[arg(long, default_value_os_t = release_binary("kube-emulator"))]
     kube_emulator: PathBuf,
     /// The modelarts-emulator binary (built with `cargo build --release -p modelarts-emulator`).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/modelarts-emulator"))]
+    #[arg(long, default_value_os_t = release_binary("modelarts-emulator"))]
     modelarts_emulator: PathBuf,
+    /// Start modelarts-emulator with a quota of this many requests per second for the project
+    /// (`--quota-rps`: 429 APIGW.0308 with Retry-After above it); report how much of it the
+    /// burst used and how many calls were throttled.
+    #[arg(long)]
+    cloud_quota_rps: Option<f64>,
     #[command(flatten)]
     operator: RunArgs,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
+}
+
+fn release_binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target")));
+    target.join("release").join(name)
 }
 
 fn load() -> String {
@@ -162,11 +175,12 @@ async fn main() -> Result<(), String> {
         ],
     )
     .await?;
-    let cloud_proc = Emulator::spawn(
-        &args.modelarts_emulator,
-        &["--listen", "127.0.0.1:0", "--progression", "immediate"],
-    )
-    .await?;
+    let quota = args.cloud_quota_rps.map(|q| q.to_string());
+    let mut cloud_args = vec!["--listen", "127.0.0.1:0", "--progression", "immediate"];
+    if let Some(q) = &quota {
+        cloud_args.extend(["--quota-rps", q.as_str()]);
+    }
+    let cloud_proc = Emulator::spawn(&args.modelarts_emulator, &cloud_args).await?;
     let kube = Kube::connect(&kube_proc.url, kind).await?;
     let cloud = Cloud::new(cloud_proc.url.clone());
     kube.prepare(NS, !args.static_credentials).await?;
@@ -197,8 +211,10 @@ async fn main() -> Result<(), String> {
     let rss_before = rss_kib();
     reset_peak_rss();
     let calls0 = cloud.calls().await?;
+    let throttled0 = cloud.throttled().await?;
     let rv0 = kube.resource_version().await?;
-    let handle = operator::start(client, config, Metrics::default());
+    let metrics = Metrics::default();
+    let handle = operator::start(client, config, metrics.clone());
 
     // Phase 1: N applied at once, until all are Ready.
     let started = Instant::now();
@@ -230,6 +246,7 @@ async fn main() -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let calls1 = cloud.calls().await?;
+    let throttled1 = cloud.throttled().await? - throttled0;
     let rv1 = kube.resource_version().await?;
     let holds = count_the_cloud(&cloud, kind, n).await;
     println!(
@@ -248,6 +265,28 @@ async fn main() -> Result<(), String> {
         }
     }
     print_calls(&delta(&calls1, &calls0), n);
+    if let Some(q) = args.cloud_quota_rps {
+        // Admitted = every call the gateway received minus those it answered 429.
+        let total: u64 = delta(&calls1, &calls0).values().sum();
+        let admitted = total - throttled1;
+        let achieved = admitted as f64 / ready.as_secs_f64();
+        println!(
+            "  cloud quota {q}/s: {admitted} admitted calls in {:.1} s = {achieved:.1}/s = {:.1} % of the quota; {throttled1} of {total} calls throttled ({:.2} %)",
+            ready.as_secs_f64(),
+            100.0 * achieved / q,
+            100.0 * throttled1 as f64 / total.max(1) as f64
+        );
+        let rates: Vec<String> = metrics
+            .encode()
+            .lines()
+            .filter(|l| l.starts_with("modelarts_operator_cloud_request_rate{"))
+            .filter_map(|l| l.rsplit(' ').next().map(str::to_string))
+            .collect();
+        println!(
+            "  operator's effective request rate at Ready: {} /s",
+            rates.join(", ")
+        );
+    }
     let creates = create_calls(&delta(&calls1, &calls0))
         .get(CloudItem::kind_of(kind))
         .copied()

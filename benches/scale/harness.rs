@@ -415,6 +415,22 @@ impl Cloud {
             .map_err(|e| e.to_string())
     }
 
+    /// Requests the emulator's quota answered 429 so far (`/_emulator/quota`).
+    pub async fn throttled(&self) -> Result<u64, String> {
+        let v: serde_json::Value = self
+            .http
+            .get(format!("{}/_emulator/quota", self.base))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        v["throttled"]
+            .as_u64()
+            .ok_or_else(|| format!("/_emulator/quota: no throttled count in {v}"))
+    }
+
     /// Every resource the cloud stores (`/_emulator/projects/{pid}/inventory`): eventually
     /// consistent ones included, no read counted; a supernode's nodes carry `parent`.
     pub async fn inventory(&self) -> Result<Vec<CloudItem>, String> {

@@ -419,6 +419,12 @@ impl ModelArtsClient {
         let started = Instant::now();
         let result = self.exchange(call).instrument(span.clone()).await;
         let latency = started.elapsed();
+        // Back-pressure for the whole scope behind the gate, not only this call's retry.
+        if let (Some(gate), Err(error)) = (&self.gate, &result)
+            && error.kind() == super::ErrorKind::Throttled
+        {
+            gate.throttled(error.retry_after());
+        }
         let (outcome, status) = match &result {
             Ok(reply) => (CallOutcome::Success, Some(reply.status)),
             Err(error) => (CallOutcome::Failure(error.kind()), error.status()),

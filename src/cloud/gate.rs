@@ -2,10 +2,15 @@
 //! plugs in as a [`RequestGate`], leader election as a [`Fence`], so the client itself needs no
 //! rate-limiting or election policy.
 use futures::future::BoxFuture;
+use std::time::Duration;
 
 pub trait RequestGate: Send + Sync {
     /// Resolves when the next request may go out.
     fn acquire(&self) -> BoxFuture<'_, ()>;
+
+    /// A request that went through this gate was throttled (429 / APIGW.0308), with the
+    /// server's `Retry-After` if it sent one: the gate may slow down and pause.
+    fn throttled(&self, _retry_after: Option<Duration>) {}
 }
 
 /// Decides, at the last moment before a mutating request is sent, whether this process may

@@ -44,6 +44,8 @@ pub struct Metrics {
     pub objects: Family<ReadyLabels, Gauge>,
     /// 1 while this replica holds the leader lease (or runs without election), else 0.
     pub leader: Gauge,
+    /// Effective client-side request rate per credentials scope (AIMD against 429s).
+    pub cloud_request_rate: super::ratelimit::RateGauge,
     registry: std::sync::Arc<Registry>,
 }
 
@@ -87,7 +89,14 @@ impl Default for Metrics {
             "1 while this replica is the active (leader) replica",
             leader.clone(),
         );
+        let cloud_request_rate = super::ratelimit::RateGauge::default();
+        registry.register(
+            "cloud_request_rate",
+            "Effective ModelArts request rate per credentials scope (requests/s): --rate, lowered while the cloud throttles",
+            cloud_request_rate.clone(),
+        );
         Self {
+            cloud_request_rate,
             reconciles,
             reconcile_duration,
             cloud_calls,

@@ -95,6 +95,12 @@ impl Resolver {
         }
     }
 
+    /// Report each credentials scope's effective request rate to `gauge`.
+    pub fn with_rate_gauge(mut self, gauge: crate::engine::ratelimit::RateGauge) -> Self {
+        self.limiters = self.limiters.with_gauge(gauge);
+        self
+    }
+
     /// Every client built from now on checks `fence` before each mutating request.
     pub fn with_fence(mut self, fence: Option<Arc<dyn Fence>>) -> Self {
         self.fence = fence;

@@ -98,8 +98,9 @@ pub fn start(client: kube::Client, config: OperatorConfig, metrics: Metrics) -> 
             .unwrap_or_else(|| record.outcome.as_str().to_string());
         observer_metrics.cloud_call(record.operation, &status, record.latency);
     });
-    let resolver =
-        Resolver::new(client.clone(), config.resolver.clone(), observer).with_fence(config.fence.clone());
+    let resolver = Resolver::new(client.clone(), config.resolver.clone(), observer)
+        .with_fence(config.fence.clone())
+        .with_rate_gauge(metrics.cloud_request_rate.clone());
     let shared = Shared {
         client,
         clouds: Arc::new(resolver),
