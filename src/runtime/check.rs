@@ -56,6 +56,10 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Check the RBAC verbs in these namespaces only, as `run --watch-namespaces` needs them
+    /// (comma-separated); default: in all namespaces.
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub watch_namespaces: Vec<String>,
     /// Also check the leader Lease verbs, as `run --leader-elect` needs them.
     #[arg(long)]
     pub leader_elect: bool,
@@ -165,7 +169,7 @@ pub async fn checks(args: &CheckArgs) -> Vec<Row> {
         Some(client) => {
             kube_side::crds(client, &mut rows).await;
             let lease_namespace = args.leader_elect.then_some(args.lease_namespace.as_str());
-            kube_side::rbac(client, lease_namespace, &mut rows).await;
+            kube_side::rbac(client, &args.watch_namespaces, lease_namespace, &mut rows).await;
         }
         None => rows.push(Row::skip("crds/rbac", "-", "needs the Kubernetes connection")),
     }

@@ -197,6 +197,24 @@ def stop_operators(cluster):
             proc.wait(timeout=30)
 
 
+def check_as_service_account(cluster, release, ns, *extra, ok=True):
+    """`check` as the chart's ServiceAccount with the Deployment's leader flags: every RBAC row
+    (REQUIRED_ACCESS, the CRDs, the Lease) passes against the chart's roles."""
+    check = subprocess.run([str(BIN / "modelarts-operator"), "check", "--kubeconfig",
+                            cluster.sa_kubeconfig(release, ns), "--credentials-secret", f"{ns}/hw",
+                            "--modelarts-endpoint", cluster.cloud_url, "--leader-elect", "--lease-namespace", ns,
+                            "--output", "json", *extra], capture_output=True, text=True, timeout=60)
+    rows = [r for r in json.loads(check.stdout)["checks"] if r["check"] == "rbac"]
+    if not ok:
+        assert check.returncode != 0, check.stdout
+        return rows
+    targets = {r["target"] for r in rows}
+    assert {"leases.coordination.k8s.io", "customresourcedefinitions.apiextensions.k8s.io"} <= targets, rows
+    assert all(r["result"] == "ok" for r in rows), rows
+    assert check.returncode == 0, check.stdout + check.stderr
+    return rows
+
+
 def test_helm_install_default_profile_runs_a_notebook_upgrade_and_uninstall_keep_the_cloud(cluster):
     ns = "modelarts-system"
     cluster.namespace(ns)
@@ -210,17 +228,7 @@ def test_helm_install_default_profile_runs_a_notebook_upgrade_and_uninstall_keep
     assert deploy["status"]["availableReplicas"] == 2, deploy["status"]
     assert "--leader-elect" in deploy["spec"]["template"]["spec"]["containers"][0]["args"]
 
-    # `check` as the ServiceAccount with the Deployment's leader flags: every RBAC row
-    # (REQUIRED_ACCESS, the CRDs, the Lease) passes against the chart's roles.
-    check = subprocess.run([str(BIN / "modelarts-operator"), "check", "--kubeconfig",
-                            cluster.sa_kubeconfig("modelarts-operator", ns), "--credentials-secret", f"{ns}/hw",
-                            "--modelarts-endpoint", cluster.cloud_url, "--leader-elect", "--lease-namespace", ns,
-                            "--output", "json"], capture_output=True, text=True, timeout=60)
-    rows = [r for r in json.loads(check.stdout)["checks"] if r["check"] == "rbac"]
-    targets = {r["target"] for r in rows}
-    assert {"leases.coordination.k8s.io", "customresourcedefinitions.apiextensions.k8s.io"} <= targets, rows
-    assert all(r["result"] == "ok" for r in rows), rows
-    assert check.returncode == 0, check.stdout + check.stderr
+    check_as_service_account(cluster, "modelarts-operator", ns)
 
     logs = cluster.operators("modelarts-operator", ns, replicas=2)
     name = example_notebook(cluster, "ml-team")
@@ -282,6 +290,10 @@ def test_helm_install_namespaced_profile_runs_a_pool_and_its_notebook_with_roles
                  "--set", "region=cn-north-4", "--set", f"watchNamespaces={{{team}}}", "--set", "replicaCount=1")
     assert cluster.kubectl("get", "clusterrole", release, ok=False).returncode != 0, "no cluster-wide role"
     cluster.json("role", release, "-n", team)
+    rows = check_as_service_account(cluster, release, ns, f"--watch-namespaces={team}")
+    assert any(r["detail"] == f"may get, list, watch, patch in namespace {team}" for r in rows), rows
+    cluster_wide = check_as_service_account(cluster, release, ns, ok=False)
+    assert "not allowed to get, list, watch, patch (in all namespaces)" in {r["detail"] for r in cluster_wide}
     logs = cluster.operators(release, ns, replicas=1)
     before = {i["id"] for i in cluster.inventory()}
 

@@ -189,17 +189,32 @@ impl Access<'_> {
 }
 
 /// Asks the API server (SelfSubjectAccessReview) whether this identity may do what `run` does:
-/// REQUIRED_ACCESS in all namespaces, the CRDs, and with `lease_namespace` the leader Lease.
-pub async fn rbac(client: &kube::Client, lease_namespace: Option<&str>, rows: &mut Vec<Row>) {
-    let mut wanted: Vec<Access> = REQUIRED_ACCESS
+/// REQUIRED_ACCESS in all namespaces (or in each of `watch_namespaces`, as `run
+/// --watch-namespaces`), the CRDs, and with `lease_namespace` the leader Lease.
+pub async fn rbac(
+    client: &kube::Client,
+    watch_namespaces: &[String],
+    lease_namespace: Option<&str>,
+    rows: &mut Vec<Row>,
+) {
+    let scopes: Vec<&str> = if watch_namespaces.is_empty() {
+        vec![""]
+    } else {
+        watch_namespaces.iter().map(String::as_str).collect()
+    };
+    let mut wanted: Vec<Access> = scopes
         .iter()
-        .map(|(group, resource, subresource, verbs)| Access {
-            group,
-            resource,
-            subresource,
-            verbs,
-            namespace: "",
-            names: Vec::new(),
+        .flat_map(|namespace| {
+            REQUIRED_ACCESS
+                .iter()
+                .map(|(group, resource, subresource, verbs)| Access {
+                    group,
+                    resource,
+                    subresource,
+                    verbs,
+                    namespace,
+                    names: Vec::new(),
+                })
         })
         .collect();
     wanted.push(Access {
