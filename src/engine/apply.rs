@@ -88,7 +88,9 @@ pub async fn run<R: CloudResource>(
         },
     };
     let id = R::remote_id(&remote);
-    if let Err(conflict) = ownership::check_conflict(obj, &remote, &id, ctx) {
+    if let Err(conflict) =
+        ownership::check_conflict(obj, &remote, &id, recorded.as_deref() == Some(id.as_str()), ctx)
+    {
         // A lost claim is let go, so the winner's deletion is not blocked by this object.
         if recorded.as_deref() == Some(id.as_str()) {
             status.set_cloud_id(None);
