@@ -5,10 +5,10 @@ mod support;
 
 use k8s_openapi::api::{
     core::v1::ServiceAccount,
-    rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject},
+    rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject},
 };
 use kube::{Api, api::PostParams};
-use modelarts_operator::runtime::check::REQUIRED_ACCESS;
+use modelarts_operator::runtime::check::{LEASE_ACCESS, REQUIRED_ACCESS};
 use serde_json::Value;
 use std::process::Command;
 use support::{Env, NS};
@@ -89,6 +89,10 @@ fn rules_without(drop: Option<(&str, &str)>) -> Vec<PolicyRule> {
 }
 
 async fn check_as_service_account(env: &Env, name: &str) -> (bool, Value) {
+    check_as_service_account_with(env, name, &[]).await
+}
+
+async fn check_as_service_account_with(env: &Env, name: &str, extra: &[&str]) -> (bool, Value) {
     let yaml = env
         .kube
         .service_account_kubeconfig_yaml(NS, SA)
@@ -109,6 +113,10 @@ async fn check_as_service_account(env: &Env, name: &str) -> (bool, Value) {
         "--output".into(),
         "json".into(),
     ];
+    let args: Vec<String> = args
+        .into_iter()
+        .chain(extra.iter().map(|a| a.to_string()))
+        .collect();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_modelarts-operator"))
             .args(&args)
@@ -153,8 +161,16 @@ async fn a_service_account_with_the_operators_role_passes_every_rbac_row() {
     let (success, report) = check_as_service_account(&env, "full").await;
     assert!(success, "{report:#}");
     let rows = rbac_rows(&report);
-    assert_eq!(rows.len(), REQUIRED_ACCESS.len(), "{report:#}");
+    // REQUIRED_ACCESS plus the CRDs (no Lease row without --leader-elect).
+    assert_eq!(rows.len(), REQUIRED_ACCESS.len() + 1, "{report:#}");
     assert!(rows.iter().all(|r| r["result"] == "ok"), "{report:#}");
+    let crds = row(&report, "customresourcedefinitions.apiextensions.k8s.io");
+    assert!(
+        crds["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("may get on notebooks.modelarts.operator.dev")),
+        "{report:#}"
+    );
 }
 
 #[tokio::test]
@@ -175,5 +191,80 @@ async fn a_service_account_missing_one_verb_fails_that_row_and_names_the_grant()
     assert!(
         fix.starts_with("grant patch on notebooks.modelarts.operator.dev/status"),
         "{fix}"
+    );
+}
+
+fn row<'a>(report: &'a Value, target: &str) -> &'a Value {
+    rbac_rows(report)
+        .into_iter()
+        .find(|r| r["target"] == target)
+        .unwrap_or_else(|| panic!("no rbac row for {target}: {report:#}"))
+}
+
+#[tokio::test]
+async fn with_leader_elect_the_lease_verbs_in_the_lease_namespace_are_checked() {
+    let env = env_with_secret().await;
+    service_account_with(&env, rules_without(None)).await;
+    let leader = ["--leader-elect", "--lease-namespace", NS];
+    let (success, report) = check_as_service_account_with(&env, "no-lease", &leader).await;
+    assert!(!success, "{report:#}");
+    let lease = row(&report, "leases.coordination.k8s.io");
+    assert_eq!(lease["result"], "fail", "{report:#}");
+    assert_eq!(
+        lease["detail"],
+        format!("not allowed to get, create, patch (in namespace {NS})")
+    );
+    let fix = lease["fix"].as_str().expect("fix");
+    assert!(fix.contains(&format!("in a Role of namespace {NS}")), "{fix}");
+
+    // The Role the chart creates in the release namespace.
+    let (group, resource, verbs) = LEASE_ACCESS;
+    let mut role = Role::default();
+    role.metadata.name = Some("leader".into());
+    role.rules = Some(vec![PolicyRule {
+        api_groups: Some(vec![group.into()]),
+        resources: Some(vec![resource.into()]),
+        verbs: verbs.iter().map(|v| v.to_string()).collect(),
+        ..Default::default()
+    }]);
+    Api::<Role>::namespaced(env.client.clone(), NS)
+        .create(&PostParams::default(), &role)
+        .await
+        .expect("Role");
+    let mut binding = RoleBinding {
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: "leader".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: SA.into(),
+            namespace: Some(NS.into()),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    };
+    binding.metadata.name = Some("leader".into());
+    Api::<RoleBinding>::namespaced(env.client.clone(), NS)
+        .create(&PostParams::default(), &binding)
+        .await
+        .expect("RoleBinding");
+    let (success, report) = check_as_service_account_with(&env, "lease", &leader).await;
+    assert!(success, "{report:#}");
+    assert_eq!(rbac_rows(&report).len(), REQUIRED_ACCESS.len() + 2, "{report:#}");
+    assert_eq!(
+        row(&report, "leases.coordination.k8s.io")["detail"],
+        format!("may get, create, patch in namespace {NS}")
+    );
+    let (success, report) = check_as_service_account_with(
+        &env,
+        "other-ns",
+        &["--leader-elect", "--lease-namespace", "elsewhere"],
+    )
+    .await;
+    assert!(
+        !success,
+        "a Role in {NS} does not grant the Lease elsewhere: {report:#}"
     );
 }

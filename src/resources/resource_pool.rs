@@ -51,19 +51,22 @@ impl ResourcePool {
         }
     }
 
-    /// Notebooks in the cluster that run (or are being created) on this pool.
+    /// Notebooks of the pool's namespace that run (or are being created) on this pool.
+    /// Listed in that namespace only: a `poolRef` names a pool of the Notebook's own namespace,
+    /// and with `--watch-namespaces` the operator may list Notebooks only there (a cluster-wide
+    /// list is refused with 403). A `poolId` user in another namespace is not seen here; the
+    /// cloud itself refuses to delete a pool other resources depend on.
     async fn notebooks_using(&self, ctx: &Context<Self>, pool_id: &str) -> Result<Vec<String>> {
         let namespace = self.namespace().unwrap_or_default();
         let name = self.name_any();
-        let all: Api<Notebook> = Api::all(ctx.kube.clone());
-        let users = all
+        let here: Api<Notebook> = Api::namespaced(ctx.kube.clone(), &namespace);
+        let users = here
             .list(&ListParams::default())
             .await?
             .items
             .into_iter()
             .filter(|nb| {
-                let by_ref = nb.namespace().as_deref() == Some(namespace.as_str())
-                    && nb.spec.pool_ref.as_ref().is_some_and(|r| r.name == name);
+                let by_ref = nb.spec.pool_ref.as_ref().is_some_and(|r| r.name == name);
                 let by_id = nb.spec.pool_id.as_deref() == Some(pool_id);
                 let status = nb.status.as_ref();
                 // A notebook that never got to the cloud does not use the pool.

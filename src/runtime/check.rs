@@ -6,7 +6,7 @@
 mod cloud;
 mod kube_side;
 
-pub use kube_side::REQUIRED_ACCESS;
+pub use kube_side::{CRD_ACCESS, LEASE_ACCESS, REQUIRED_ACCESS};
 
 use super::credentials::{OperatorCredentials, Source, parse_secret};
 use clap::{Args, ValueEnum};
@@ -56,6 +56,16 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Check the RBAC verbs in these namespaces only, as `run --watch-namespaces` needs them
+    /// (comma-separated); default: in all namespaces.
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub watch_namespaces: Vec<String>,
+    /// Also check the leader Lease verbs, as `run --leader-elect` needs them.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Namespace of the leader Lease (as `run --lease-namespace`).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -158,7 +168,8 @@ pub async fn checks(args: &CheckArgs) -> Vec<Row> {
     match &client {
         Some(client) => {
             kube_side::crds(client, &mut rows).await;
-            kube_side::rbac(client, &mut rows).await;
+            let lease_namespace = args.leader_elect.then_some(args.lease_namespace.as_str());
+            kube_side::rbac(client, &args.watch_namespaces, lease_namespace, &mut rows).await;
         }
         None => rows.push(Row::skip("crds/rbac", "-", "needs the Kubernetes connection")),
     }

@@ -143,25 +143,162 @@ fn first_difference(expected: &Value, actual: &Value, at: String) -> Option<Stri
     }
 }
 
-/// Asks the API server (SelfSubjectAccessReview) whether this identity may do what `run` does.
-pub async fn rbac(client: &kube::Client, rows: &mut Vec<Row>) {
+/// The CRDs `run` reads (the deletion defender gets its kind's CRD), cluster-scoped, by name.
+pub const CRD_ACCESS: (&str, &str, &[&str]) = ("apiextensions.k8s.io", "customresourcedefinitions", &["get"]);
+
+/// What `run --leader-elect` does with its Lease (kube-lease-manager reads, creates and patches
+/// it), in `--lease-namespace`.
+pub const LEASE_ACCESS: (&str, &str, &[&str]) =
+    ("coordination.k8s.io", "leases", &["get", "create", "patch"]);
+
+/// One access to review: group, resource, subresource, verbs, namespace ("" = all namespaces
+/// or cluster-scoped) and object names (empty = any).
+struct Access<'a> {
+    group: &'a str,
+    resource: &'a str,
+    subresource: &'a str,
+    verbs: &'a [&'a str],
+    namespace: &'a str,
+    names: Vec<String>,
+}
+
+impl Access<'_> {
+    fn target(&self) -> String {
+        match (self.group, self.subresource) {
+            ("", "") => self.resource.to_string(),
+            ("", sub) => format!("{}/{sub}", self.resource),
+            (g, "") => format!("{}.{g}", self.resource),
+            (g, sub) => format!("{}.{g}/{sub}", self.resource),
+        }
+    }
+
+    fn scope(&self) -> String {
+        match (self.namespace, self.names.is_empty()) {
+            ("", true) => "in all namespaces".into(),
+            ("", false) => format!("on {}", self.names.join(", ")),
+            (ns, _) => format!("in namespace {ns}"),
+        }
+    }
+
+    fn grant_in(&self) -> String {
+        match self.namespace {
+            "" => "cluster-wide in the ClusterRole bound to the operator's ServiceAccount".into(),
+            ns => format!("in a Role of namespace {ns} bound to the operator's ServiceAccount"),
+        }
+    }
+}
+
+/// Asks the API server (SelfSubjectAccessReview) whether this identity may do what `run` does:
+/// REQUIRED_ACCESS in all namespaces (or in each of `watch_namespaces`, as `run
+/// --watch-namespaces`), the CRDs, and with `lease_namespace` the leader Lease.
+pub async fn rbac(
+    client: &kube::Client,
+    watch_namespaces: &[String],
+    lease_namespace: Option<&str>,
+    rows: &mut Vec<Row>,
+) {
+    let scopes: Vec<&str> = if watch_namespaces.is_empty() {
+        vec![""]
+    } else {
+        watch_namespaces.iter().map(String::as_str).collect()
+    };
+    let mut wanted: Vec<Access> = scopes
+        .iter()
+        .flat_map(|namespace| {
+            REQUIRED_ACCESS
+                .iter()
+                .map(|(group, resource, subresource, verbs)| Access {
+                    group,
+                    resource,
+                    subresource,
+                    verbs,
+                    namespace,
+                    names: Vec::new(),
+                })
+        })
+        .collect();
+    wanted.push(Access {
+        group: CRD_ACCESS.0,
+        resource: CRD_ACCESS.1,
+        subresource: "",
+        verbs: CRD_ACCESS.2,
+        namespace: "",
+        names: crate::api::crds().iter().map(|c| c.name_any()).collect(),
+    });
+    if let Some(namespace) = lease_namespace {
+        wanted.push(Access {
+            group: LEASE_ACCESS.0,
+            resource: LEASE_ACCESS.1,
+            subresource: "",
+            verbs: LEASE_ACCESS.2,
+            namespace,
+            names: Vec::new(),
+        });
+    }
     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
-    for (group, resource, subresource, verbs) in REQUIRED_ACCESS {
-        let target = match (*group, *subresource) {
-            ("", "") => resource.to_string(),
-            ("", sub) => format!("{resource}/{sub}"),
-            (g, "") => format!("{resource}.{g}"),
-            (g, sub) => format!("{resource}.{g}/{sub}"),
-        };
-        let mut missing = Vec::new();
-        for verb in verbs.iter() {
+    for access in &wanted {
+        match missing(&api, access).await {
+            Ok(missing) if missing.is_empty() => rows.push(Row::ok(
+                "rbac",
+                access.target(),
+                format!("may {} {}", access.verbs.join(", "), access.scope()),
+            )),
+            Ok(missing) => rows.push(Row::fail(
+                "rbac",
+                access.target(),
+                format!("not allowed to {} ({})", missing.join(", "), access.scope()),
+                format!(
+                    "grant {} on {} {}",
+                    missing.join(", "),
+                    access.target(),
+                    access.grant_in()
+                ),
+            )),
+            Err(Unreviewable::NotServed) => {
+                rows.push(Row::skip(
+                    "rbac",
+                    "-",
+                    "the API server does not serve SelfSubjectAccessReview (authorization.k8s.io/v1): RBAC not checked",
+                ));
+                return;
+            }
+            Err(Unreviewable::Failed(err)) => rows.push(Row::fail(
+                "rbac",
+                access.target(),
+                format!("cannot ask the API server: {err}"),
+                "retry; every authenticated identity may create a SelfSubjectAccessReview",
+            )),
+        }
+    }
+}
+
+enum Unreviewable {
+    NotServed,
+    Failed(kube::Error),
+}
+
+/// The verbs of `access` the API server does not allow (on every named object).
+async fn missing<'a>(
+    api: &Api<SelfSubjectAccessReview>,
+    access: &Access<'a>,
+) -> Result<Vec<&'a str>, Unreviewable> {
+    let names: Vec<Option<String>> = if access.names.is_empty() {
+        vec![None]
+    } else {
+        access.names.iter().cloned().map(Some).collect()
+    };
+    let mut missing = Vec::new();
+    for verb in access.verbs.iter() {
+        for name in &names {
             let review = SelfSubjectAccessReview {
                 spec: SelfSubjectAccessReviewSpec {
                     resource_attributes: Some(ResourceAttributes {
-                        group: Some(group.to_string()),
-                        resource: Some(resource.to_string()),
-                        subresource: (!subresource.is_empty()).then(|| subresource.to_string()),
+                        group: Some(access.group.to_string()),
+                        resource: Some(access.resource.to_string()),
+                        subresource: (!access.subresource.is_empty()).then(|| access.subresource.to_string()),
                         verb: Some(verb.to_string()),
+                        namespace: (!access.namespace.is_empty()).then(|| access.namespace.to_string()),
+                        name: name.clone(),
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -170,48 +307,14 @@ pub async fn rbac(client: &kube::Client, rows: &mut Vec<Row>) {
             };
             match api.create(&PostParams::default(), &review).await {
                 Ok(answer) if answer.status.as_ref().is_some_and(|s| s.allowed) => {}
-                Ok(_) => missing.push(*verb),
-                Err(kube::Error::Api(status)) if status.code == 404 => {
-                    rows.push(Row::skip(
-                        "rbac",
-                        "-",
-                        "the API server does not serve SelfSubjectAccessReview (authorization.k8s.io/v1): RBAC not checked",
-                    ));
-                    return;
-                }
-                Err(err) => {
-                    rows.push(Row::fail(
-                        "rbac",
-                        target.clone(),
-                        format!("cannot ask the API server: {err}"),
-                        "retry; every authenticated identity may create a SelfSubjectAccessReview",
-                    ));
-                    missing.clear();
+                Ok(_) => {
+                    missing.push(*verb);
                     break;
                 }
+                Err(kube::Error::Api(status)) if status.code == 404 => return Err(Unreviewable::NotServed),
+                Err(err) => return Err(Unreviewable::Failed(err)),
             }
-        }
-        if missing.is_empty() {
-            if !rows
-                .last()
-                .is_some_and(|r| r.check == "rbac" && r.target == target)
-            {
-                rows.push(Row::ok(
-                    "rbac",
-                    target,
-                    format!("may {} in all namespaces", verbs.join(", ")),
-                ));
-            }
-        } else {
-            rows.push(Row::fail(
-                "rbac",
-                target.clone(),
-                format!("not allowed to {} (in all namespaces)", missing.join(", ")),
-                format!(
-                    "grant {} on {target} cluster-wide in the ClusterRole bound to the operator's ServiceAccount",
-                    missing.join(", ")
-                ),
-            ));
         }
     }
+    Ok(missing)
 }
