@@ -242,7 +242,9 @@ pub fn recently_changed<R: CloudResource>(obj: &R, ctx: &Context<R>, status: &R:
         .as_deref()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
         .is_some_and(|t| jiff::Timestamp::now().duration_since(t).unsigned_abs() < grace);
-    touched || created
+    // A create whose ID only the annotation holds yet still shows its marker in status.
+    let pending = status.pending_create().is_some_and(|p| p.is_recent(grace));
+    touched || created || pending
 }
 
 /// Reads the cloud resource, from a fresh snapshot entry when there is one; a GET's settled
