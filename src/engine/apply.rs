@@ -48,7 +48,6 @@ pub async fn run<R: CloudResource>(
              a recorded cloud ID is never replaced; remove spec.resourceId, or create a new object to adopt {asked}"
         )));
     }
-    let mut created_now = false;
     let remote = match recorded.clone().or(spec.resource_id().map(str::to_string)) {
         Some(id) => match lookup(obj, &cx, &id).await? {
             Some(remote) => remote,
@@ -84,10 +83,7 @@ pub async fn run<R: CloudResource>(
             ));
         }
         None => match create::confirm_or_create(obj, &cx, &scope, status, writer).await? {
-            Ok((remote, created)) => {
-                created_now = created;
-                remote
-            }
+            Ok(remote) => remote,
             Err(waiting) => return Ok(waiting),
         },
     };
@@ -107,8 +103,7 @@ pub async fn run<R: CloudResource>(
         .cloud_mut()
         .cloud_scope
         .get_or_insert_with(|| scope.clone());
-    // Just created: the annotation was written then (or its write failed and is retried next time).
-    if !observe_only && !created_now && identity::missing(obj, &id) {
+    if !observe_only && identity::missing(obj, &id) {
         identity::remember(obj, ctx, &id).await;
     }
     status.set_cloud_state(Some(R::cloud_state(&remote)));
@@ -144,14 +139,9 @@ pub async fn run<R: CloudResource>(
         }
         if !plan.upsert.is_empty() {
             changing(ctx, &uid, &id);
-            if let Err(err) = obj.add_tags(&cx, &id, &plan.upsert).await {
-                if created_now {
-                    created_event(obj, ctx, &id, &[]).await;
-                }
-                return Err(err);
-            }
+            obj.add_tags(&cx, &id, &plan.upsert).await?;
         }
-        if !plan.is_empty() && !created_now {
+        if !plan.is_empty() {
             let keys: Vec<_> = plan.upsert.keys().chain(plan.remove.keys()).cloned().collect();
             ctx.events
                 .normal(
@@ -163,9 +153,6 @@ pub async fn run<R: CloudResource>(
                 .await;
         }
         status.set_managed_tag_keys(plan.managed);
-    }
-    if created_now {
-        created_event(obj, ctx, &id, status.managed_tag_keys()).await;
     }
 
     let changes = obj.diff(&resolved, &remote, status);
@@ -187,18 +174,6 @@ pub async fn run<R: CloudResource>(
         Readiness::Progressing { reason, message } => Step::Waiting { reason, message },
         Readiness::Failed { reason, message } => Step::CloudFailed { reason, message },
     })
-}
-
-/// One Event for a create and its first tags, not one each.
-async fn created_event<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str, tagged: &[String]) {
-    let note = if tagged.is_empty() {
-        format!("created {} {id}", R::KIND)
-    } else {
-        format!("created {} {id}; tags set: {}", R::KIND, tagged.join(", "))
-    };
-    ctx.events
-        .normal(&obj.object_ref(&()), "Created", "Create", note)
-        .await;
 }
 
 /// Records that the operator is changing `id` now: snapshot entries and reads from before do
@@ -242,9 +217,7 @@ pub fn recently_changed<R: CloudResource>(obj: &R, ctx: &Context<R>, status: &R:
         .as_deref()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
         .is_some_and(|t| jiff::Timestamp::now().duration_since(t).unsigned_abs() < grace);
-    // A create whose ID only the annotation holds yet still shows its marker in status.
-    let pending = status.pending_create().is_some_and(|p| p.is_recent(grace));
-    touched || created || pending
+    touched || created
 }
 
 /// Reads the cloud resource, from a fresh snapshot entry when there is one; a GET's settled
@@ -257,20 +230,7 @@ async fn lookup<R: CloudResource>(obj: &R, cx: &Cx<'_, R>, id: &str) -> Result<O
         .snapshot
         .fresh(id, ctx.config.snapshot_max_age, ctx.last_touched(&uid), reader)
     {
-        // A listed transitional state is looked at again after the waiting interval, as a
-        // GET's would be (a GET's is never kept).
-        let age = ctx
-            .snapshot
-            .entry(id)
-            .map(|e| e.listed_at.elapsed())
-            .unwrap_or_default();
-        if age < ctx.config.waiting || !matches!(obj.readiness(&remote), Readiness::Progressing { .. }) {
-            ctx.demand.done(&uid);
-            return Ok(Some(remote));
-        }
-    }
-    if ctx.demand.defer(&uid) {
-        return Err(Error::ReadDeferred);
+        return Ok(Some(remote));
     }
     let read_at = Instant::now();
     let remote = obj.observe(cx, id).await?;

@@ -12,9 +12,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// How long after its own write the operator trusts that an older copy is just lagging.
-const BEHIND_FOR: Duration = Duration::from_secs(30);
-
 /// A cloud client bound to one credentials scope (access key, region, project).
 #[derive(Clone, Debug)]
 pub struct ScopedClient {
@@ -90,14 +87,10 @@ pub struct Context<R: CloudResource> {
     pub events: Events,
     pub backoff: Backoff,
     pub snapshot: Arc<Snapshot<R::Remote>>,
-    /// Objects waiting for the poller's next listing instead of a GET each.
-    pub demand: super::demand::ReadDemand,
     /// The controller's cache of objects of this kind (for conflict checks), once running.
     pub store: Option<Store<R>>,
     gates: Mutex<HashMap<String, Gate>>,
     touched: Mutex<HashMap<String, Instant>>,
-    /// The newest resourceVersion this process wrote per object, and when.
-    written: Mutex<HashMap<String, (u64, Instant)>>,
 }
 
 impl<R: CloudResource> Context<R> {
@@ -116,11 +109,9 @@ impl<R: CloudResource> Context<R> {
             events,
             backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
             snapshot: Arc::new(Snapshot::default()),
-            demand: Default::default(),
             store: None,
             gates: Mutex::new(HashMap::new()),
             touched: Mutex::new(HashMap::new()),
-            written: Mutex::new(HashMap::new()),
         }
     }
 
@@ -187,39 +178,10 @@ impl<R: CloudResource> Context<R> {
         touched.get(uid).copied()
     }
 
-    /// Records the resourceVersion a write of this process produced.
-    pub fn wrote(&self, uid: &str, resource_version: Option<&str>) {
-        let Some(rv) = resource_version.and_then(|v| v.parse::<u64>().ok()) else {
-            return;
-        };
-        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = written.entry(uid.to_string()).or_insert((rv, Instant::now()));
-        if rv >= entry.0 {
-            *entry = (rv, Instant::now());
-        }
-    }
-
-    /// True when this copy of the object is older than a write this process made moments ago
-    /// (the cache lags): deciding on it would redo work (a create's lookup, a status write) that
-    /// the newer version, whose watch event is on its way, shows done. resourceVersions are
-    /// compared as numbers only briefly after the write; otherwise, or when they are not
-    /// numbers, no copy is "behind".
-    pub fn behind(&self, uid: &str, resource_version: Option<&str>) -> bool {
-        let Some(rv) = resource_version.and_then(|v| v.parse::<u64>().ok()) else {
-            return false;
-        };
-        let written = self.written.lock().unwrap_or_else(|e| e.into_inner());
-        written
-            .get(uid)
-            .is_some_and(|(w, at)| rv < *w && at.elapsed() < BEHIND_FOR)
-    }
-
     /// Forgets per-object state once the object is gone.
     pub fn forget(&self, uid: &str) {
         self.open_gate(uid);
         self.backoff.reset(uid);
-        self.demand.done(uid);
-        self.written.lock().unwrap_or_else(|e| e.into_inner()).remove(uid);
         let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
         touched.remove(uid);
     }

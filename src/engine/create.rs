@@ -130,22 +130,21 @@ pub fn record<R: CloudResource>(status: &mut R::Status, id: &str, scope: &CloudS
     }
 }
 
-/// Finds the resource an earlier, unconfirmed create made, or creates one (then `true`: made by
-/// this call). `Err(step)` means "wait": an earlier create may still surface, and creating now
-/// could duplicate it.
+/// Finds the resource an earlier, unconfirmed create made, or creates one. `Err(step)` means
+/// "wait": an earlier create may still surface, and creating now could duplicate it.
 pub async fn confirm_or_create<R: CloudResource>(
     obj: &R,
     cx: &Cx<'_, R>,
     scope: &CloudScope,
     status: &mut R::Status,
     writer: &mut StatusWriter<R>,
-) -> Result<Result<(R::Remote, bool), Step>> {
+) -> Result<Result<R::Remote, Step>> {
     if let Some(pending) = status.pending_create().cloned() {
         match find(obj, cx, &pending).await? {
             Found::Made(remote) => {
                 record::<R>(status, &R::remote_id(&remote), scope, true);
                 writer.write(status).await?;
-                return Ok(Ok((remote, false)));
+                return Ok(Ok(remote));
             }
             Found::Uncertain(ids) => return Ok(Err(uncertain(&pending, &ids, false))),
             Found::Nothing if pending.is_recent(cx.ctx.config.create_grace) => {
@@ -166,7 +165,7 @@ pub async fn confirm_or_create<R: CloudResource>(
         // carrying this object's owner tag is its own.
         record::<R>(status, &R::remote_id(&remote), scope, false);
         writer.write(status).await?;
-        return Ok(Ok((remote, false)));
+        return Ok(Ok(remote));
     }
     let pending = PendingCreate {
         token: uuid::Uuid::new_v4().to_string(),
@@ -178,7 +177,6 @@ pub async fn confirm_or_create<R: CloudResource>(
     // The tag keys the first tag write will set are recorded with the marker: a tag write whose
     // answer is lost is then still cleaned up when a key leaves the spec.
     status.set_managed_tag_keys(tags::with_keys(status.managed_tag_keys(), obj.spec().tags()));
-    creating_conditions(obj, status);
     // The marker must be stored before the create is sent, or a crash right after could leak;
     // it is written only onto the version this decision was made on, so a lagging cache copy
     // (one that does not show an earlier create yet) gets a conflict instead of creating again.
@@ -194,15 +192,13 @@ pub async fn confirm_or_create<R: CloudResource>(
         Ok(remote) => {
             let id = R::remote_id(&remote);
             record::<R>(status, &id, scope, true);
-            // The ID is kept at once, in the annotation (one write; the marker in status already
-            // makes a crash before it safe). Status gets it with the next state instead of a
-            // write of its own; only if the annotation did not land is it written now.
-            if super::identity::remember(obj, cx.ctx, &id).await {
-                writer.hold_waiting = true;
-            } else {
-                writer.write(status).await?;
-            }
-            Ok(Ok((remote, true)))
+            writer.write(status).await?;
+            super::identity::remember(obj, cx.ctx, &id).await;
+            cx.ctx
+                .events
+                .normal(&obj.object_ref(&()), "Created", "Create", format!("created {} {id}", R::KIND))
+                .await;
+            Ok(Ok(remote))
         }
         Err(err) => {
             if err.surely_not_applied() {
@@ -211,36 +207,6 @@ pub async fn confirm_or_create<R: CloudResource>(
             Err(err)
         }
     }
-}
-
-/// What a reconcile that is creating reports (written with the marker): the conditions a
-/// transitional create answer would set, so the status a held write skips is already shown.
-fn creating_conditions<R: CloudResource>(obj: &R, status: &mut R::Status) {
-    use super::conditions::{self, State};
-    use crate::api::conditions::{READY, SYNCED};
-    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now());
-    let generation = obj.meta().generation;
-    let conds = status.conditions_mut();
-    conditions::set(
-        conds,
-        SYNCED,
-        State::True,
-        reasons::SYNCED,
-        "the cloud resource matches the spec or is converging to it",
-        generation,
-        &now,
-    );
-    conditions::set(
-        conds,
-        READY,
-        State::False,
-        reasons::CREATING,
-        format!("creating the {} in ModelArts", R::KIND),
-        generation,
-        &now,
-    );
-    conditions::set_progress(conds, "waiting", generation, &now);
-    status.set_observed_generation(generation);
 }
 
 /// Before a first create of an object that may have lived before (older than the create

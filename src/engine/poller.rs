@@ -5,7 +5,6 @@ use super::{
     apply::scope_of,
     backoff::jittered,
     context::{Context, ScopedClient},
-    demand::{COLLECT, FACTOR},
     resource::CloudResource,
 };
 use crate::api::{
@@ -23,95 +22,18 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Runs forever (until the task is dropped): lists right away (a restarted operator reads every
-/// object's state from that listing instead of a GET each), then every `interval` with jitter,
-/// and sooner when enough objects wait for a listing (`demand`).
+/// Runs forever (until the task is dropped), polling every `interval` with jitter.
 pub async fn run<R: CloudResource>(
     ctx: Arc<Context<R>>,
     store: Store<R>,
     mut wake: Sender<ObjectRef<R>>,
     interval: Duration,
 ) {
-    ctx.demand.activate();
-    // The scopes to list come from the cache: an empty cache would list nothing.
-    if store.wait_until_ready().await.is_err() {
-        ctx.demand.first_listing_done();
-        return;
-    }
     let mut listed_by_scope: HashMap<String, Vec<String>> = HashMap::new();
-    let mut next = Instant::now();
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep_until(next.into()) => {}
-            _ = ctx.demand.asked() => {
-                if !worth_listing(&ctx, &store).await {
-                    continue;
-                }
-            }
-        }
-        let ok = poll_once(&ctx, &store, &mut wake, &mut listed_by_scope).await;
-        ctx.demand.first_listing_done();
-        if !ok || !wake_waiting(&ctx, &store, &mut wake).await {
-            return;
-        }
-        next = Instant::now() + jittered(interval);
-    }
-}
-
-/// Collects waiting objects for a moment, then says whether one listing costs no more than the
-/// GETs it saves (objects still waiting after `MAX_WAIT` read alone).
-async fn worth_listing<R: CloudResource>(ctx: &Context<R>, store: &Store<R>) -> bool {
-    let recorded = store
-        .state()
-        .iter()
-        .filter(|o| {
-            o.status().and_then(|s| s.cloud_id()).is_some()
-                || o.annotations().contains_key(super::identity::CLOUD_ID_ANNOTATION)
-        })
-        .count();
-    ctx.demand
-        .set_list_cost(R::list_cost(recorded.max(ctx.snapshot.len())));
-    let deadline = Instant::now() + COLLECT;
-    while ctx.demand.waiting() < FACTOR * ctx.demand.list_cost() && Instant::now() < deadline {
-        tokio::select! {
-            _ = tokio::time::sleep_until(deadline.into()) => {}
-            _ = ctx.demand.asked() => {}
-        }
-    }
-    ctx.demand.waiting() >= ctx.demand.list_cost()
-}
-
-/// Wakes the objects that waited for a listing; false when the controller is gone.
-async fn wake_waiting<R: CloudResource>(
-    ctx: &Context<R>,
-    store: &Store<R>,
-    wake: &mut Sender<ObjectRef<R>>,
-) -> bool {
-    let waiting: std::collections::HashSet<String> = ctx.demand.waiting_uids().into_iter().collect();
-    if waiting.is_empty() {
-        return true;
-    }
-    for obj in store.state() {
-        if obj.uid().is_some_and(|u| waiting.contains(&u))
-            && wake.send(ObjectRef::from_obj(obj.as_ref())).await.is_err()
-        {
-            return false;
-        }
-    }
-    true
-}
-
-/// One listing of every scope: refreshes the snapshot and wakes the objects whose cloud
-/// resource changed; false when the controller is gone.
-async fn poll_once<R: CloudResource>(
-    ctx: &Context<R>,
-    store: &Store<R>,
-    wake: &mut Sender<ObjectRef<R>>,
-    listed_by_scope: &mut HashMap<String, Vec<String>>,
-) -> bool {
-    {
+        tokio::time::sleep(jittered(interval)).await;
         let objects = store.state();
-        record_ready_gauge(ctx, &objects);
+        record_ready_gauge(&ctx, &objects);
         let mut scopes: BTreeMap<String, Arc<ScopedClient>> = BTreeMap::new();
         let mut moved = Vec::new();
         for obj in &objects {
@@ -128,7 +50,7 @@ async fn poll_once<R: CloudResource>(
         }
         for obj in moved {
             if wake.send(obj).await.is_err() {
-                return false;
+                return;
             }
         }
         for (key, scoped) in scopes {
@@ -165,7 +87,7 @@ async fn poll_once<R: CloudResource>(
                     // burst, one poll can find more changed objects than the channel holds, and
                     // a dropped wake-up is drift left unnoticed until the next resync.
                     if wake.send(ObjectRef::from_obj(obj.as_ref())).await.is_err() {
-                        return false;
+                        return;
                     }
                 }
             }
@@ -176,7 +98,6 @@ async fn poll_once<R: CloudResource>(
             );
         }
     }
-    true
 }
 
 fn record_ready_gauge<R: CloudResource>(ctx: &Context<R>, objects: &[Arc<R>]) {

@@ -43,11 +43,6 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
     if let Some(wait) = ctx.gate_remaining(&uid, generation, status.cloud_id()) {
         return Ok(Action::requeue(wait));
     }
-    if ctx.behind(&uid, obj.meta().resource_version.as_deref()) {
-        // The watch event of the newer version (this process's own write) brings it back.
-        ctx.metrics.reconciled(R::KIND, "stale", started.elapsed());
-        return Ok(Action::requeue(ctx.config.waiting));
-    }
     if obj
         .annotations()
         .get(PAUSED_ANNOTATION)
@@ -91,7 +86,6 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
         .map_err(Error::from_finalizer)
     };
 
-    ctx.wrote(&uid, writer.version());
     let now = now();
     let (action, outcome) = match (result, step) {
         // The finalizer was just added; its watch event brings us back.
@@ -100,14 +94,6 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
             ctx.forget(&uid);
             ctx.metrics.reconciled(R::KIND, "deleted", started.elapsed());
             return Ok(Action::await_change());
-        }
-        // Just created, its ID already in the annotation: the create's transitional answer is not
-        // written; the next state (read on the reconcile the annotation triggers) is.
-        (Ok(_), Some(Step::Waiting { .. })) if writer.hold_waiting => {
-            ctx.backoff.reset(&uid);
-            ctx.open_gate(&uid);
-            ctx.metrics.reconciled(R::KIND, "waiting", started.elapsed());
-            return Ok(Action::requeue(ctx.config.waiting));
         }
         (Ok(_), Some(step)) => {
             ctx.backoff.reset(&uid);
@@ -121,11 +107,6 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
             tracing::debug!(kind = R::KIND, object = %obj.name_any(), %message, "stale copy; reconciling the newer one");
             ctx.metrics.reconciled(R::KIND, "stale", started.elapsed());
             return Ok(Action::requeue(ctx.config.waiting));
-        }
-        // Waiting for the poller's listing: the wake-up after it lists brings the object back.
-        (Err(Error::ReadDeferred), _) => {
-            ctx.metrics.reconciled(R::KIND, "deferred", started.elapsed());
-            return Ok(Action::requeue(super::demand::MAX_WAIT));
         }
         (Err(Error::Waiting { reason, message }), _) => {
             let step = Step::Waiting { reason, message };
@@ -178,9 +159,8 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
     };
     conditions::set_progress(status.conditions_mut(), outcome, generation, &now);
     status.set_observed_generation(generation);
-    refresh_sync_time(&mut status, &writer, &now);
+    refresh_sync_time(&mut status, &writer, &ctx, &now);
     writer.write(&status).await?;
-    ctx.wrote(&uid, writer.version());
     ctx.metrics.reconciled(R::KIND, outcome, started.elapsed());
     Ok(action)
 }
@@ -284,11 +264,19 @@ fn resync_interval<R: CloudResource>(obj: &R, ctx: &Context<R>) -> std::time::Du
         .unwrap_or(ctx.config.resync)
 }
 
-/// Moves `lastSyncTime` only when status changes anyway: a comparison that finds nothing new
-/// writes nothing (bumping it would make every reconcile trigger the next one, and a restart
-/// write once per object).
-fn refresh_sync_time<R: CloudResource>(status: &mut R::Status, writer: &StatusWriter<R>, now: &Time) {
-    if status.last_sync_time().is_none() || writer.differs(status) {
+/// Moves `lastSyncTime` only when status changes anyway or it is older than half the resync
+/// interval: bumping it on every pass would make every reconcile trigger the next one.
+fn refresh_sync_time<R: CloudResource>(
+    status: &mut R::Status,
+    writer: &StatusWriter<R>,
+    ctx: &Context<R>,
+    now: &Time,
+) {
+    let stale = status
+        .last_sync_time()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .is_none_or(|t| now.0.duration_since(t).unsigned_abs() >= ctx.config.resync / 2);
+    if stale || writer.differs(status) {
         status.set_last_sync_time(Some(now.0.to_string()));
     }
 }

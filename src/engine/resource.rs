@@ -128,11 +128,6 @@ pub trait CloudResource:
         id: &str,
         tags: &Tags,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Calls one `list_all` costs for about `resources` resources (what a listing is weighed
-    /// against: a GET per waiting object).
-    fn list_cost(resources: usize) -> usize {
-        resources.div_ceil(200) + 1
-    }
     /// Every cloud resource of this kind in the client's scope (paged), for the drift poller.
     fn list_all(cloud: &ModelArtsClient) -> impl Future<Output = Result<Vec<Self::Remote>>> + Send;
 }

@@ -17,9 +17,6 @@ pub struct StatusWriter<R: CloudResource> {
     resource_version: Option<String>,
     /// Set once the object is known to be gone: later writes are skipped.
     pub gone: bool,
-    /// Set after a create whose ID the object's annotation already holds: a following
-    /// "waiting" status (the create's transitional answer) is not written, the next state is.
-    pub hold_waiting: bool,
 }
 
 impl<R: CloudResource> StatusWriter<R> {
@@ -31,13 +28,7 @@ impl<R: CloudResource> StatusWriter<R> {
             written,
             resource_version,
             gone: false,
-            hold_waiting: false,
         }
-    }
-
-    /// The resourceVersion of the last write (or of the copy read, before any).
-    pub fn version(&self) -> Option<&str> {
-        self.resource_version.as_deref()
     }
 
     /// True when `status` differs from what was last written.
