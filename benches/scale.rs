@@ -232,8 +232,19 @@ async fn main() -> Result<(), String> {
         load()
     );
     let mut marks = vec![(0.5, None), (0.9, None), (0.99, None)];
+    let mut progress = Instant::now();
     let ready = loop {
         let state: Readiness = kube.readiness(NS).await?;
+        // A slow run on a loaded machine is told apart from a stuck one.
+        if progress.elapsed() >= Duration::from_secs(15) {
+            progress = Instant::now();
+            println!(
+                "  {:.0} s: {} of {n} Ready (load {})",
+                started.elapsed().as_secs_f64(),
+                state.ready,
+                load()
+            );
+        }
         for (frac, at) in marks.iter_mut() {
             if at.is_none() && state.ready as f64 >= *frac * n as f64 {
                 *at = Some(started.elapsed());
