@@ -131,7 +131,7 @@ async fn count_the_cloud(cloud: &Cloud, kind: BenchKind, n: usize) -> Result<usi
 fn print_writes(writes: &BTreeMap<String, u64>, n: usize) {
     let total: u64 = writes.values().sum();
     println!(
-        "  kube writes by the operator, counted by its client: {total} ({:.2} per object)",
+        "  kube write requests the server accepted, by the operator, counted by its client (no-op patches included): {total} ({:.2} per object)",
         total as f64 / n as f64
     );
     for (kind, count) in writes {
