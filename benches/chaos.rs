@@ -45,6 +45,9 @@ struct Args {
     concurrency: u16,
     #[arg(long, default_value_os_t = release_dir().join("kube-emulator"))]
     kube_emulator: PathBuf,
+    /// The operator binary (a copy keeps a long run independent of later builds).
+    #[arg(long, default_value_os_t = PathBuf::from(env!("CARGO_BIN_EXE_modelarts-operator")))]
+    operator: PathBuf,
     #[arg(long, default_value_os_t = release_dir().join("modelarts-emulator"))]
     modelarts_emulator: PathBuf,
     /// Passed by `cargo bench`; ignored.
@@ -91,7 +94,7 @@ async fn main() -> Result<(), String> {
             kube_url: kube.url.clone(),
             kubeconfig,
             cloud_url: cloud.url.trim_end_matches('/').to_string(),
-            operator: env!("CARGO_BIN_EXE_modelarts-operator").into(),
+            operator: args.operator.clone(),
             dir: dir.clone(),
         };
         let settings = Settings {

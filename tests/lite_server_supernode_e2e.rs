@@ -242,3 +242,63 @@ async fn a_supernode_create_lost_after_commit_is_found_by_name_and_never_made_tw
             .contains(&(OWNER_TAG.to_string(), uid))
     );
 }
+
+/// Issue 9, item 9: a scale-up is recorded before it is sent, so neither reads that do not
+/// show the new node yet nor an answer lost after commit send a second one. Before the record
+/// (`status.pendingScaleUp`) the lagging reads made the operator scale up again and again.
+#[tokio::test]
+async fn a_scale_up_whose_node_reads_do_not_show_yet_is_sent_once() {
+    let env = env().await;
+    env.apply(&supernode(
+        "lagging",
+        json!({"nodes": [{"flavor": HPS_FLAVOR, "count": 4}]}),
+    ))
+    .await;
+    let ls = env.wait_for::<LiteServer>("lagging", T, "Ready", ready).await;
+    let id = cloud_id(&ls);
+    let scale_up = "/v1/{project_id}/dev-servers/hyperinstance/{id}/live-scale-up";
+    env.cloud
+        .set_eventual_consistency(modelarts_emulator::Family::Servers, 8);
+    env.cloud.add_fault(modelarts_emulator::FaultRule {
+        method: Some("POST".into()),
+        path: scale_up.into(),
+        action: modelarts_emulator::FaultAction::CommitThenFail {
+            status: Some(503),
+            drop: false,
+        },
+        times: Some(1),
+    });
+    env.merge_patch::<LiteServer>(
+        "lagging",
+        json!({"spec": {"nodes": [{"flavor": HPS_FLAVOR, "count": 5}]}}),
+    )
+    .await;
+    let ls = env
+        .wait_for::<LiteServer>("lagging", T, "five nodes", |ls| {
+            ready(ls) && ls.status.as_ref().and_then(|s| s.node_count) == Some(5)
+        })
+        .await;
+    assert_eq!(env.calls("POST", scale_up), 1, "the scale-up was sent once");
+    assert_eq!(
+        ls.status.as_ref().and_then(|s| s.pending_scale_up.as_ref()),
+        None,
+        "the record is cleared once the node is visible"
+    );
+    // The cloud side: exactly five nodes, no sixth from a repeated call.
+    let nodes: Vec<_> = env
+        .cloud
+        .list(PROJECT, Kind::Server)
+        .into_iter()
+        .filter(|s| s["server_hps"]["id"].as_str() == Some(id.as_str()))
+        .collect();
+    assert_eq!(nodes.len(), 5, "nodes stored in the cloud: {nodes:#?}");
+    let hyper = cloud(
+        &env,
+        reqwest::Method::GET,
+        &format!("dev-servers/hyperinstance/{id}"),
+        None,
+    )
+    .await
+    .expect("supernode exists");
+    assert_eq!(hyper["servers"].as_array().map(Vec::len), Some(5));
+}

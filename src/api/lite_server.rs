@@ -308,6 +308,23 @@ pub struct LiteServerStatus {
     /// The last live scale-down: which nodes the operator chose to remove, and when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scale_down: Option<ScaleDownRecord>,
+    /// A live scale-up sent and not yet visible: recorded before the call, so a read that lags
+    /// behind it (or a lost answer) never sends a second one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_scale_up: Option<PendingScaleUp>,
+}
+
+/// One live scale-up of a supernode, from just before the call until its node shows up.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingScaleUp {
+    /// Flavor scaled up.
+    pub flavor: String,
+    /// Nodes of that flavor before the call; the scale-up is visible once there are more.
+    pub nodes_before: i32,
+    /// When the scale-up was sent (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
+    pub requested_at: String,
 }
 
 /// Nodes removed from a supernode by one live scale-down (newest first, then by ID).

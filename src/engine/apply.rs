@@ -88,7 +88,9 @@ pub async fn run<R: CloudResource>(
         },
     };
     let id = R::remote_id(&remote);
-    if let Err(conflict) = ownership::check_conflict(obj, &remote, &id, ctx) {
+    if let Err(conflict) =
+        ownership::check_conflict(obj, &remote, &id, recorded.as_deref() == Some(id.as_str()), ctx)
+    {
         // A lost claim is let go, so the winner's deletion is not blocked by this object.
         if recorded.as_deref() == Some(id.as_str()) {
             status.set_cloud_id(None);
@@ -158,6 +160,10 @@ pub async fn run<R: CloudResource>(
     let changes = obj.diff(&resolved, &remote, status);
     if !changes.is_empty() {
         tracing::info!(kind = R::KIND, object = %obj.name_any(), ?changes, "updating cloud resource");
+        // Guarded: a copy that lags behind an earlier call's record must not send it again.
+        if obj.before_update(&remote, &changes, status) {
+            writer.write_guarded(status).await?;
+        }
         // Marked before the call, not after its answer: a lost answer must not let a stale
         // read (or snapshot entry) send the same non-idempotent call again.
         changing(ctx, &uid, &id);

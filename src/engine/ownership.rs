@@ -23,19 +23,23 @@ pub fn claimed_by_other<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str) -
     })
 }
 
-/// Whether `a` wins a claim over `b`: the older object, the UID breaking a tie within one
-/// second, so two objects claiming one resource at the same moment agree on one winner.
-fn wins<R: CloudResource>(a: &R, b: &R) -> bool {
+/// Whether `other`, which records the cloud ID, keeps it against `obj`. A recorded claim always
+/// beats one that only names the ID (`spec.resourceId`), whatever the objects' ages. When both
+/// recorded it (two adoptions that did not see each other), the older object wins and the UID
+/// breaks a tie within one second, so both agree on one winner.
+pub fn rival_keeps<R: CloudResource>(other: &R, obj: &R, obj_recorded: bool) -> bool {
     let key = |o: &R| (o.meta().creation_timestamp.clone(), o.meta().uid.clone());
-    key(a) < key(b)
+    !obj_recorded || key(other) < key(obj)
 }
 
 /// Refuses to manage a cloud resource another object owns. The owner tag decides where the
-/// resource has one; otherwise the objects recording the ID do (the older one wins).
+/// resource has one; otherwise the objects recording the ID do (see [`rival_keeps`]).
+/// `recorded` says whether this object itself recorded `id`.
 pub fn check_conflict<R: CloudResource>(
     obj: &R,
     remote: &R::Remote,
     id: &str,
+    recorded: bool,
     ctx: &Context<R>,
 ) -> Result<()> {
     let uid = obj.uid().unwrap_or_default();
@@ -54,7 +58,7 @@ pub fn check_conflict<R: CloudResource>(
     let rival = store.find(|other| {
         other.status().and_then(|s| s.cloud_id()) == Some(id)
             && other.meta().uid.as_deref() != Some(uid.as_str())
-            && wins(other, obj)
+            && rival_keeps(other, obj, recorded)
     });
     match rival {
         Some(other) => Err(Error::ManagementConflict(format!(
@@ -90,5 +94,39 @@ pub fn may_delete<R: CloudResource>(
             None if ctx.store.is_none() => Err("the cluster cache is not ready".into()),
             None => Ok(()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rival_keeps;
+    use crate::api::notebook::Notebook;
+    use serde_json::json;
+
+    /// Two objects made within one second (timestamps have second resolution).
+    fn nb(name: &str, uid: &str) -> Notebook {
+        serde_json::from_value(json!({
+            "apiVersion": "modelarts.operator.dev/v1alpha1", "kind": "Notebook",
+            "metadata": {"name": name, "namespace": "ns", "uid": uid, "creationTimestamp": "2026-12-02T01:00:00Z"},
+            "spec": {"flavor": "f", "image": {"id": "i"}, "volume": {"category": "EVS"}}
+        }))
+        .expect("valid Notebook")
+    }
+
+    #[test]
+    fn a_recorded_claim_beats_a_newcomer_naming_the_id_even_with_a_smaller_uid() {
+        // Before, the tie at one second went to the smaller UID: a newcomer that only named the
+        // ID in spec.resourceId took a Lite Server its owner had recorded, and stopped it.
+        let owner = nb("first-claim", "ffff");
+        let newcomer = nb("second-claim", "0000");
+        assert!(rival_keeps(&owner, &newcomer, false));
+    }
+
+    #[test]
+    fn two_recorded_claims_in_one_second_agree_on_one_winner() {
+        let a = nb("a", "0000");
+        let b = nb("b", "ffff");
+        assert!(rival_keeps(&a, &b, true), "b yields to a");
+        assert!(!rival_keeps(&b, &a, true), "a keeps it against b");
     }
 }

@@ -78,6 +78,16 @@ pub trait CloudResource:
     fn refusal(&self, _remote: &Self::Remote) -> Option<String> {
         None
     }
+    /// Records in `status` what a non-idempotent change is about to do (e.g. a pending
+    /// scale-up); true when status changed and must be written before the call is sent.
+    fn before_update(
+        &self,
+        _remote: &Self::Remote,
+        _changes: &[Self::Change],
+        _status: &mut Self::Status,
+    ) -> bool {
+        false
+    }
     /// The name the cloud resource gets; also what an uncertain create is looked up by.
     fn cloud_name(&self) -> String;
 

@@ -113,6 +113,9 @@ impl CloudResource for LiteServer {
     fn status_from(&self, remote: &Remote, status: &mut LiteServerStatus) {
         plan::status_from(self, remote, status);
     }
+    fn before_update(&self, remote: &Remote, changes: &[Change], status: &mut LiteServerStatus) -> bool {
+        plan::mark_scale_up(remote, changes, status)
+    }
     fn cloud_name(&self) -> String {
         plan::cloud_name(self)
     }

@@ -316,10 +316,17 @@ impl LiteServer {
                 format!("rebootRequestedAt {requested_at} needs no reboot: the server is stopped or starting")
             }
             (Change::ScaleUp { flavor }, Remote::Supernode(sn)) => {
-                cloud
+                if let Err(e) = cloud
                     .scale_up_hyperinstance(&sn.hyper.id, &plan::scale_up_request(self, flavor))
                     .await
-                    .map_err(Error::cloud("hyperinstances.scale_up"))?;
+                {
+                    // Only a 5xx or a lost answer may have added the node; any other refusal
+                    // certainly did not, so the next read may ask again.
+                    if e.kind() != crate::cloud::ErrorKind::Transient {
+                        status.pending_scale_up = None;
+                    }
+                    return Err(Error::cloud("hyperinstances.scale_up")(e));
+                }
                 format!("adding a {flavor} node to supernode {}", sn.hyper.id)
             }
             (Change::ScaleDown { flavor, server_ids }, Remote::Supernode(sn)) => {

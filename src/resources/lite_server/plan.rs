@@ -5,7 +5,7 @@ use crate::{
     api::{
         common::{AccessEndpoints, DesiredState, Tags},
         conditions::reasons,
-        lite_server::{ChargingMode, ChildServer, LiteServer, LiteServerStatus, ServerType},
+        lite_server::{ChargingMode, ChildServer, LiteServer, LiteServerStatus, PendingScaleUp, ServerType},
     },
     cloud::lite_servers::{
         ChargingInfo, CreateServerRequest, DataVolumeRequest, Hyperinstance, RootVolume, ScaleUpRequest,
@@ -329,7 +329,13 @@ fn diff_supernode(ls: &LiteServer, h: &Hyperinstance, status: &LiteServerStatus)
         }
         DesiredState::Running => {
             changes.extend(reboot.map(|requested_at| Change::Reboot { requested_at }));
-            changes.extend(scale_changes(ls, h));
+            let now = jiff::Timestamp::now();
+            changes.extend(scale_changes(ls, h).into_iter().filter(|c| match c {
+                Change::ScaleUp { flavor } => {
+                    !scale_up_outstanding(status.pending_scale_up.as_ref(), flavor, count_of(h, flavor), now)
+                }
+                _ => true,
+            }));
         }
         DesiredState::Stopped => {
             changes.extend(reboot.map(|requested_at| Change::SkipReboot { requested_at }));
@@ -376,6 +382,52 @@ pub fn scale_changes(ls: &LiteServer, h: &Hyperinstance) -> Vec<Change> {
         }
     }
     changes
+}
+
+/// How long a sent scale-up may stay invisible before it counts as never made (a 5xx that did
+/// not commit): within it, a read that does not show the new node yet sends no second one.
+pub const SCALE_UP_GRACE: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn count_of(h: &Hyperinstance, flavor: &str) -> usize {
+    nodes(h)
+        .iter()
+        .filter(|n| n.flavor.as_deref() == Some(flavor))
+        .count()
+}
+
+/// True while `pending` is a scale-up of `flavor` that reads do not show yet and may still.
+pub fn scale_up_outstanding(
+    pending: Option<&PendingScaleUp>,
+    flavor: &str,
+    observed: usize,
+    now: jiff::Timestamp,
+) -> bool {
+    let Some(p) = pending.filter(|p| p.flavor == flavor) else {
+        return false;
+    };
+    let before = usize::try_from(p.nodes_before).unwrap_or(0);
+    let sent = p.requested_at.parse::<jiff::Timestamp>().ok();
+    observed <= before && sent.is_some_and(|t| now.duration_since(t).unsigned_abs() < SCALE_UP_GRACE)
+}
+
+/// Records a scale-up among `changes` before it is sent; true when status changed (and must be
+/// written before the call).
+pub fn mark_scale_up(remote: &Remote, changes: &[Change], status: &mut LiteServerStatus) -> bool {
+    let Remote::Supernode(sn) = remote else {
+        return false;
+    };
+    let Some(flavor) = changes.iter().find_map(|c| match c {
+        Change::ScaleUp { flavor } => Some(flavor),
+        _ => None,
+    }) else {
+        return false;
+    };
+    status.pending_scale_up = Some(PendingScaleUp {
+        flavor: flavor.clone(),
+        nodes_before: i32::try_from(count_of(&sn.hyper, flavor)).unwrap_or(i32::MAX),
+        requested_at: jiff::Timestamp::now().to_string(),
+    });
+    true
 }
 
 fn node_counts_match(ls: &LiteServer, h: &Hyperinstance) -> bool {
@@ -545,10 +597,18 @@ pub fn status_from(ls: &LiteServer, remote: &Remote, status: &mut LiteServerStat
             if !nodes.is_empty() && nodes.iter().all(|n| n.status == "RUNNING") {
                 status.stopped_for_update = false;
             }
+            // Cleared once the node is visible, or once it is too late to still appear.
+            let now = jiff::Timestamp::now();
+            if let Some(p) = &status.pending_scale_up
+                && !scale_up_outstanding(Some(p), &p.flavor, count_of(&sn.hyper, &p.flavor), now)
+            {
+                status.pending_scale_up = None;
+            }
         }
     }
     if ls.spec.server_type != ServerType::Hps {
         status.last_scale_down = None;
+        status.pending_scale_up = None;
     }
 }
 

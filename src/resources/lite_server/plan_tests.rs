@@ -245,6 +245,55 @@ fn a_supernode_below_its_node_count_scales_up_and_is_not_ready() {
 }
 
 #[test]
+fn a_recorded_scale_up_is_not_sent_again_until_its_node_shows_or_its_grace_ends() {
+    let ls = lite(json!({"serverType": "HPS", "nodes": [{"flavor": "f", "count": 3}]}));
+    let one = supernode(vec![node("a", CREATED_MS, "RUNNING")]);
+    let mut status = LiteServerStatus::default();
+    let changes = diff(&ls, &one, &status);
+    assert!(mark_scale_up(&one, &changes, &mut status));
+    let pending = status.pending_scale_up.clone().expect("recorded before the call");
+    assert_eq!((pending.flavor.as_str(), pending.nodes_before), ("f", 1));
+    // A read that lags behind the call: nothing is sent again.
+    assert!(diff(&ls, &one, &status).is_empty());
+    status_from(&ls, &one, &mut status);
+    assert!(
+        status.pending_scale_up.is_some(),
+        "kept while the node may still appear"
+    );
+    // The node shows: the record goes and the next step (a third node) may be sent.
+    let two = supernode(vec![
+        node("a", CREATED_MS, "RUNNING"),
+        node("b", CREATED_MS + 1, "RUNNING"),
+    ]);
+    status_from(&ls, &two, &mut status);
+    assert_eq!(status.pending_scale_up, None);
+    assert_eq!(
+        diff(&ls, &two, &status),
+        vec![Change::ScaleUp { flavor: "f".into() }]
+    );
+}
+
+#[test]
+fn a_scale_up_record_expires_after_its_grace() {
+    let now = jiff::Timestamp::now();
+    let sent = |ago: std::time::Duration| PendingScaleUp {
+        flavor: "f".into(),
+        nodes_before: 1,
+        requested_at: (now - jiff::SignedDuration::try_from(ago).expect("small")).to_string(),
+    };
+    let fresh = sent(std::time::Duration::from_secs(5));
+    let old = sent(SCALE_UP_GRACE + std::time::Duration::from_secs(1));
+    assert!(scale_up_outstanding(Some(&fresh), "f", 1, now));
+    assert!(!scale_up_outstanding(Some(&fresh), "f", 2, now), "visible");
+    assert!(!scale_up_outstanding(Some(&fresh), "g", 1, now), "another flavor");
+    assert!(
+        !scale_up_outstanding(Some(&old), "f", 1, now),
+        "too late to appear"
+    );
+    assert!(!scale_up_outstanding(None, "f", 1, now));
+}
+
+#[test]
 fn a_supernode_with_a_node_in_transition_waits() {
     let ls = lite(json!({"serverType": "HPS", "nodes": [{"flavor": "f", "count": 3}]}));
     let remote = supernode(vec![

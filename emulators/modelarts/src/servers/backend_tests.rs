@@ -435,3 +435,43 @@ fn an_ecs_server_changes_os_to_the_second_seeded_ecs_image() {
     assert_eq!(shown["image"]["server_type"], "ECS");
     assert_eq!(shown["status"], "RUNNING");
 }
+
+#[test]
+fn with_eventual_consistency_a_scaled_up_node_is_missing_from_the_first_supernode_reads() {
+    let mut s = settings();
+    let mut srv = Servers::default();
+    let mut seq = 0;
+    let hid = create(&mut srv, &s, hps_body(), &mut seq)["server_hps"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.hidden_reads.insert(Family::Servers, 2);
+    let c = ctx(&s);
+    let nodes = |v: &Value| v["servers"].as_array().map(Vec::len).unwrap_or(0);
+    // The answer and the next two reads lag behind; the stored truth does not.
+    assert_eq!(
+        nodes(&srv.scale_up(&hid, HPS_FLAVOR, HPS_IMAGE, &mut seq, &c).unwrap()),
+        4
+    );
+    assert_eq!(nodes(&srv.show_hyper(&hid, &c).unwrap()), 4);
+    assert_eq!(
+        srv.list_hypers(&q(""), &c).unwrap()["data"][0]["servers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(nodes(&srv.show_hyper(&hid, &c).unwrap()), 5);
+    assert_eq!(
+        srv.hyper_servers(&hid, &c).unwrap()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    // The capacity check counts the hidden node: at the maximum of 8, the 5th scale-up fails.
+    for _ in 0..3 {
+        srv.scale_up(&hid, HPS_FLAVOR, HPS_IMAGE, &mut seq, &c).unwrap();
+    }
+    assert!(srv.scale_up(&hid, HPS_FLAVOR, HPS_IMAGE, &mut seq, &c).is_err());
+}

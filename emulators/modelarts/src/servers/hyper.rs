@@ -94,7 +94,31 @@ impl Servers {
         h.children
             .iter()
             .filter_map(|c| self.index.get(c).and_then(|s| self.by_seq.get(s)))
+            .filter(|s| s.hidden_from_parent == 0)
             .collect()
+    }
+
+    /// Nodes of `h` a client read still misses (see `count_read`).
+    fn hidden_children(&self, h: &Hyper) -> Vec<String> {
+        h.children
+            .iter()
+            .filter(|c| {
+                self.index
+                    .get(*c)
+                    .and_then(|s| self.by_seq.get(s))
+                    .is_some_and(|s| s.hidden_from_parent > 0)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// One client read of a supernode missed these nodes once more.
+    fn count_read(&mut self, hidden: &[String]) {
+        for c in hidden {
+            if let Some(s) = self.index.get(c).and_then(|s| self.by_seq.get_mut(s)) {
+                s.hidden_from_parent = s.hidden_from_parent.saturating_sub(1);
+            }
+        }
     }
 
     /// Render without ticking, so a mutation's answer shows the transitional states it caused.
@@ -113,7 +137,10 @@ impl Servers {
 
     pub fn show_hyper(&mut self, id: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
         let h = self.hyper_mut(id, ctx)?.clone();
-        Ok(self.render_hyper(&h))
+        let hidden = self.hidden_children(&h);
+        let out = self.render_hyper(&h);
+        self.count_read(&hidden);
+        Ok(out)
     }
 
     pub fn list_hypers(&mut self, q: &Query, ctx: &Ctx<'_>) -> ApiResult<Value> {
@@ -127,12 +154,10 @@ impl Servers {
             hs.reverse();
         }
         let total = hs.len();
-        let data = hs
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|h| self.render_hyper(h))
-            .collect();
+        let page: Vec<&Hyper> = hs.into_iter().skip(offset).take(limit).collect();
+        let hidden: Vec<String> = page.iter().flat_map(|h| self.hidden_children(h)).collect();
+        let data = page.into_iter().map(|h| self.render_hyper(h)).collect();
+        self.count_read(&hidden);
         Ok(offset_page(total, offset, limit, data))
     }
 
@@ -286,6 +311,8 @@ impl Servers {
         ));
         s.created_at = ctx.now;
         s.updated_at = ctx.now;
+        s.hidden_reads = 0;
+        s.hidden_from_parent = ctx.hidden_reads(Family::Servers);
         let child = s.id.clone();
         self.insert(s);
         self.hyper_mut(id, ctx)?.children.push(child);
@@ -323,7 +350,9 @@ impl Servers {
 
     pub fn hyper_servers(&mut self, id: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
         let h = self.hyper_mut(id, ctx)?.clone();
+        let hidden = self.hidden_children(&h);
         let data: Vec<Value> = self.children(&h).into_iter().map(render::server).collect();
+        self.count_read(&hidden);
         let n = data.len();
         Ok(offset_page(n, 0, n.max(1), data))
     }

@@ -90,6 +90,7 @@ impl Servers {
             created_at: ctx.now,
             updated_at: ctx.now,
             hidden_reads: ctx.hidden_reads(Family::Servers),
+            hidden_from_parent: 0,
         }
     }
 

@@ -103,6 +103,9 @@ pub struct Server {
     pub created_at: i64,
     pub updated_at: i64,
     pub hidden_reads: u32,
+    /// Eventual consistency of a live scale-up: reads of the supernode that still miss this
+    /// node (the operator must not take a lagging read for a scale-up that never happened).
+    pub hidden_from_parent: u32,
 }
 
 #[derive(Debug, PartialEq, Eq)]

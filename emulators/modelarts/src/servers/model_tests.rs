@@ -27,6 +27,7 @@ fn server(status: Status) -> Server {
         created_at: NOW,
         updated_at: NOW,
         hidden_reads: 0,
+        hidden_from_parent: 0,
     }
 }
 
