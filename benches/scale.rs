@@ -8,6 +8,8 @@
 //! Every figure is measured; see `benches/README.md` for the figures and how to read them.
 #[path = "scale/harness.rs"]
 mod harness;
+#[path = "scale/kube_writes.rs"]
+mod kube_writes;
 
 use clap::Parser;
 use futures::{StreamExt, TryStreamExt, stream};
@@ -47,6 +49,10 @@ struct Args {
     /// Fraction of notebooks stopped out of band (console stop) after the quiet period.
     #[arg(long, default_value_t = 0.01)]
     drift_fraction: f64,
+    /// After the drift phase: stop the operator, start a new one, and count its cloud calls and
+    /// Kubernetes writes over this many seconds (0 skips the restart phase).
+    #[arg(long, default_value_t = 0)]
+    restart_seconds: u64,
     /// Give up waiting for Ready (or for drift to be corrected) after this long.
     #[arg(long, default_value_t = 900)]
     timeout_seconds: u64,
@@ -135,6 +141,17 @@ async fn count_the_cloud(cloud: &Cloud, kind: BenchKind, n: usize) -> Result<usi
     ))
 }
 
+fn print_writes(writes: &BTreeMap<String, u64>, n: usize) {
+    let total: u64 = writes.values().sum();
+    println!(
+        "  kube write requests the server accepted, by the operator, counted by its client (no-op patches included): {total} ({:.2} per object)",
+        total as f64 / n as f64
+    );
+    for (kind, count) in writes {
+        println!("    {count:>8}  {kind}");
+    }
+}
+
 fn reads(calls: &BTreeMap<String, u64>) -> u64 {
     calls
         .iter()
@@ -196,7 +213,7 @@ async fn main() -> Result<(), String> {
             name: harness::SECRET.into(),
         }
     };
-    let config = run_args.operator_config(credentials);
+    let config = run_args.operator_config(credentials.clone());
     println!(
         "  operator: concurrency {}, rate {}/s burst {}, poll {:?}, resync {:?}, waiting {:?}",
         config.concurrency,
@@ -206,7 +223,8 @@ async fn main() -> Result<(), String> {
         config.engine.resync,
         config.engine.waiting
     );
-    let client = modelarts_operator::runtime::run::kube_client(Some(&kubeconfig)).await?;
+    let counted = kube_writes::KubeWrites::default();
+    let client = counted.client(&kubeconfig).await?;
 
     let rss_before = rss_kib();
     reset_peak_rss();
@@ -259,6 +277,7 @@ async fn main() -> Result<(), String> {
     let calls1 = cloud.calls().await?;
     let throttled1 = cloud.throttled().await? - throttled0;
     let rv1 = kube.resource_version().await?;
+    let writes1 = counted.snapshot();
     let holds = count_the_cloud(&cloud, kind, n).await;
     println!(
         "\n== burst: {n} {} Ready in {:.1} s (load {})",
@@ -318,6 +337,7 @@ async fn main() -> Result<(), String> {
         writes.saturating_sub(n as u64),
         writes.saturating_sub(n as u64) as f64 / n as f64
     );
+    print_writes(&delta(&writes1, &BTreeMap::new()), n);
     println!(
         "  operator process peak RSS so far: {} (RSS before the operator started: {})",
         mib(peak_rss_kib()),
@@ -393,6 +413,42 @@ async fn main() -> Result<(), String> {
         );
         print_calls(&delta(&cloud.calls().await?, &calls3), n);
     }
+
+    // Phase 4: restart. A new operator with every object Ready should read only list pages and
+    // write nothing.
+    let handle = if args.restart_seconds > 0 {
+        handle.shutdown().await;
+        let counted = kube_writes::KubeWrites::default();
+        let client = counted.client(&kubeconfig).await?;
+        let calls4 = cloud.calls().await?;
+        let rv4 = kube.resource_version().await?;
+        let window = Duration::from_secs(args.restart_seconds);
+        let handle = operator::start(client, run_args.operator_config(credentials), Metrics::default());
+        tokio::time::sleep(window).await;
+        let calls5 = cloud.calls().await?;
+        let rv5 = kube.resource_version().await?;
+        let state: Readiness = kube.readiness(NS).await?;
+        println!(
+            "\n== restart: a new operator, {} s counted (load {}); {} of {n} Ready after; kube writes (resourceVersion delta) {}",
+            args.restart_seconds,
+            load(),
+            state.ready,
+            rv5 - rv4
+        );
+        print_calls(&delta(&calls5, &calls4), n);
+        print_writes(&counted.snapshot(), n);
+        if state.ready != n {
+            return Err(format!("restart: only {} of {n} Ready", state.ready));
+        }
+        println!(
+            "  cloud holds {} {} for {n} objects after the restart, exactly one each",
+            count_the_cloud(&cloud, kind, n).await?,
+            kind.plural()
+        );
+        handle
+    } else {
+        handle
+    };
 
     println!(
         "\n== at the end: the cloud holds {} {} for {n} objects, exactly one each",
