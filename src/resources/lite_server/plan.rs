@@ -350,22 +350,17 @@ fn diff_supernode(ls: &LiteServer, h: &Hyperinstance, status: &LiteServerStatus)
 /// Live scaling per flavor named in `spec.nodes` (flavors not named are left alone). One step
 /// per flavor; the observed counts decide the next step, so a retry never over-scales.
 pub fn scale_changes(ls: &LiteServer, h: &Hyperinstance) -> Vec<Change> {
-    let nodes = nodes(h);
     let mut changes = Vec::new();
     for want in &ls.spec.nodes {
-        let mut of_flavor: Vec<&Server> = nodes
-            .iter()
-            .copied()
-            .filter(|n| n.flavor.as_deref() == Some(want.flavor.as_str()))
-            .collect();
+        let mut have = of_flavor(h, &want.flavor);
         let want_count = usize::try_from(want.count).unwrap_or(0);
-        if of_flavor.len() < want_count {
+        if have.len() < want_count {
             changes.push(Change::ScaleUp {
                 flavor: want.flavor.clone(),
             });
-        } else if of_flavor.len() > want_count {
+        } else if have.len() > want_count {
             // Deterministic choice: newest first, then by ID.
-            of_flavor.sort_by(|a, b| {
+            have.sort_by(|a, b| {
                 b.create_at
                     .unwrap_or(0)
                     .cmp(&a.create_at.unwrap_or(0))
@@ -373,9 +368,9 @@ pub fn scale_changes(ls: &LiteServer, h: &Hyperinstance) -> Vec<Change> {
             });
             changes.push(Change::ScaleDown {
                 flavor: want.flavor.clone(),
-                server_ids: of_flavor
+                server_ids: have
                     .iter()
-                    .take(of_flavor.len() - want_count)
+                    .take(have.len() - want_count)
                     .map(|n| n.id.clone())
                     .collect(),
             });
@@ -388,11 +383,15 @@ pub fn scale_changes(ls: &LiteServer, h: &Hyperinstance) -> Vec<Change> {
 /// not commit): within it, a read that does not show the new node yet sends no second one.
 pub const SCALE_UP_GRACE: std::time::Duration = std::time::Duration::from_secs(120);
 
-fn count_of(h: &Hyperinstance, flavor: &str) -> usize {
+fn of_flavor<'a>(h: &'a Hyperinstance, flavor: &str) -> Vec<&'a Server> {
     nodes(h)
-        .iter()
+        .into_iter()
         .filter(|n| n.flavor.as_deref() == Some(flavor))
-        .count()
+        .collect()
+}
+
+fn count_of(h: &Hyperinstance, flavor: &str) -> usize {
+    of_flavor(h, flavor).len()
 }
 
 /// True while `pending` is a scale-up of `flavor` that reads do not show yet and may still.

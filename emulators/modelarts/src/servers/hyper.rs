@@ -98,23 +98,10 @@ impl Servers {
             .collect()
     }
 
-    /// Nodes of `h` a client read still misses (see `count_read`).
-    fn hidden_children(&self, h: &Hyper) -> Vec<String> {
-        h.children
-            .iter()
-            .filter(|c| {
-                self.index
-                    .get(*c)
-                    .and_then(|s| self.by_seq.get(s))
-                    .is_some_and(|s| s.hidden_from_parent > 0)
-            })
-            .cloned()
-            .collect()
-    }
-
-    /// One client read of a supernode missed these nodes once more.
-    fn count_read(&mut self, hidden: &[String]) {
-        for c in hidden {
+    /// One client read of a supernode with these children happened (after rendering it, so
+    /// this read still missed them): nodes a scale-up hid are missed one read fewer.
+    fn count_read(&mut self, children: &[String]) {
+        for c in children {
             if let Some(s) = self.index.get(c).and_then(|s| self.by_seq.get_mut(s)) {
                 s.hidden_from_parent = s.hidden_from_parent.saturating_sub(1);
             }
@@ -137,9 +124,8 @@ impl Servers {
 
     pub fn show_hyper(&mut self, id: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
         let h = self.hyper_mut(id, ctx)?.clone();
-        let hidden = self.hidden_children(&h);
         let out = self.render_hyper(&h);
-        self.count_read(&hidden);
+        self.count_read(&h.children);
         Ok(out)
     }
 
@@ -155,9 +141,9 @@ impl Servers {
         }
         let total = hs.len();
         let page: Vec<&Hyper> = hs.into_iter().skip(offset).take(limit).collect();
-        let hidden: Vec<String> = page.iter().flat_map(|h| self.hidden_children(h)).collect();
+        let read: Vec<String> = page.iter().flat_map(|h| h.children.clone()).collect();
         let data = page.into_iter().map(|h| self.render_hyper(h)).collect();
-        self.count_read(&hidden);
+        self.count_read(&read);
         Ok(offset_page(total, offset, limit, data))
     }
 
@@ -350,9 +336,8 @@ impl Servers {
 
     pub fn hyper_servers(&mut self, id: &str, ctx: &Ctx<'_>) -> ApiResult<Value> {
         let h = self.hyper_mut(id, ctx)?.clone();
-        let hidden = self.hidden_children(&h);
         let data: Vec<Value> = self.children(&h).into_iter().map(render::server).collect();
-        self.count_read(&hidden);
+        self.count_read(&h.children);
         let n = data.len();
         Ok(offset_page(n, 0, n.max(1), data))
     }
