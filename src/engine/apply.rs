@@ -13,7 +13,7 @@ use crate::api::{
     common::{CloudScope, CommonSpec, CommonStatus, ManagementPolicy},
     conditions::reasons,
 };
-use kube::ResourceExt;
+use kube::{ResourceExt, runtime::reflector::ObjectRef};
 use std::time::Instant;
 
 pub async fn run<R: CloudResource>(
@@ -48,6 +48,7 @@ pub async fn run<R: CloudResource>(
              a recorded cloud ID is never replaced; remove spec.resourceId, or create a new object to adopt {asked}"
         )));
     }
+    let mut created = false;
     let remote = match recorded.clone().or(spec.resource_id().map(str::to_string)) {
         Some(id) => match lookup(obj, &cx, &id).await? {
             Some(remote) => remote,
@@ -83,7 +84,10 @@ pub async fn run<R: CloudResource>(
             ));
         }
         None => match create::confirm_or_create(obj, &cx, &scope, status, writer).await? {
-            Ok(remote) => remote,
+            Ok(got) => {
+                created = got.created;
+                got.remote
+            }
             Err(waiting) => return Ok(waiting),
         },
     };
@@ -105,7 +109,7 @@ pub async fn run<R: CloudResource>(
         .cloud_mut()
         .cloud_scope
         .get_or_insert_with(|| scope.clone());
-    if !observe_only && identity::missing(obj, &id) {
+    if !observe_only && !created && identity::missing(obj, &id) {
         identity::remember(obj, ctx, &id).await;
     }
     status.set_cloud_state(Some(R::cloud_state(&remote)));
@@ -143,7 +147,8 @@ pub async fn run<R: CloudResource>(
             changing(ctx, &uid, &id);
             obj.add_tags(&cx, &id, &plan.upsert).await?;
         }
-        if !plan.is_empty() {
+        // The first tags of a resource just created are part of its Created Event.
+        if !plan.is_empty() && !created {
             let keys: Vec<_> = plan.upsert.keys().chain(plan.remove.keys()).cloned().collect();
             ctx.events
                 .normal(
@@ -175,11 +180,32 @@ pub async fn run<R: CloudResource>(
             .await;
         return Ok(step);
     }
-    Ok(match obj.readiness(&remote) {
+    let readiness = obj.readiness(&remote);
+    // The create's answer names a transitional state, and the ID is stored in the annotation:
+    // the state that follows comes from the next listing, and status is written once, then.
+    if created
+        && matches!(readiness, Readiness::Progressing { .. })
+        && R::READS_FROM_LISTING.is_some()
+        && defer_to_listing(obj, ctx)
+    {
+        return Err(Error::Deferred);
+    }
+    Ok(match readiness {
         Readiness::Ready(message) => Step::Ready { message },
         Readiness::Progressing { reason, message } => Step::Waiting { reason, message },
         Readiness::Failed { reason, message } => Step::CloudFailed { reason, message },
     })
+}
+
+/// True when the object should wait for the poller's next listing rather than read alone
+/// (`engine::demand`): for kinds whose listing is as good as a GET, when enough objects wait.
+fn defer_to_listing<R: CloudResource>(obj: &R, ctx: &Context<R>) -> bool {
+    let Some(page) = R::READS_FROM_LISTING else {
+        return false;
+    };
+    let pages = ctx.snapshot.len().div_ceil(page.max(1)).max(1);
+    ctx.demand
+        .defer(&obj.uid().unwrap_or_default(), ObjectRef::from_obj(obj), pages)
 }
 
 /// Records that the operator is changing `id` now: snapshot entries and reads from before do
@@ -235,8 +261,27 @@ async fn lookup<R: CloudResource>(obj: &R, cx: &Cx<'_, R>, id: &str) -> Result<O
     if let Some(remote) = ctx
         .snapshot
         .fresh(id, ctx.config.snapshot_max_age, ctx.last_touched(&uid), reader)
+        // A transitional state is only as good as its age: once the waiting interval has
+        // passed it is read again (from the next listing, or alone), not reused until a poll.
+        .filter(|remote| {
+            !matches!(obj.readiness(remote), Readiness::Progressing { .. })
+                || ctx
+                    .snapshot
+                    .entry(id)
+                    .is_some_and(|e| e.listed_at.elapsed() < ctx.config.waiting)
+        })
     {
+        // The listing stood in for this object's own read: like a GET's answer, it serves
+        // this object as it is now, and any edit to the object earns a new read.
+        if ctx.demand.done(&uid)
+            && let Some(entry) = ctx.snapshot.entry(id)
+        {
+            ctx.snapshot.observed(id, remote.clone(), entry.listed_at, reader);
+        }
         return Ok(Some(remote));
+    }
+    if defer_to_listing(obj, ctx) {
+        return Err(Error::Deferred);
     }
     let read_at = Instant::now();
     let remote = obj.observe(cx, id).await?;

@@ -89,9 +89,24 @@ pub struct Context<R: CloudResource> {
     pub snapshot: Arc<Snapshot<R::Remote>>,
     /// The controller's cache of objects of this kind (for conflict checks), once running.
     pub store: Option<Store<R>>,
+    /// Objects waiting for a listing instead of reading alone.
+    pub demand: super::demand::Demand<R>,
     gates: Mutex<HashMap<String, Gate>>,
     touched: Mutex<HashMap<String, Instant>>,
+    /// Creates this process saw answered and recorded (see [`Context::created`]).
+    created: Mutex<HashMap<String, Created>>,
 }
+
+/// A create this process recorded: its marker's token and the ID it made.
+#[derive(Clone, Debug)]
+struct Created {
+    token: String,
+    id: String,
+    at: Instant,
+}
+
+/// How long the record of a create is used to recognise copies of the object from before it.
+const CREATED_MEMORY: Duration = Duration::from_secs(60);
 
 impl<R: CloudResource> Context<R> {
     pub fn new(
@@ -110,8 +125,10 @@ impl<R: CloudResource> Context<R> {
             backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
             snapshot: Arc::new(Snapshot::default()),
             store: None,
+            demand: Default::default(),
             gates: Mutex::new(HashMap::new()),
             touched: Mutex::new(HashMap::new()),
+            created: Mutex::new(HashMap::new()),
         }
     }
 
@@ -179,7 +196,37 @@ impl<R: CloudResource> Context<R> {
     }
 
     /// Forgets per-object state once the object is gone.
+    /// Records that the create licensed by the marker `token` made `id` and that this is now
+    /// stored in the object (its annotation or status was written).
+    pub fn created(&self, uid: &str, token: &str, id: &str) {
+        let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        if created.len() >= 1024 {
+            created.retain(|_, c| c.at.elapsed() < CREATED_MEMORY);
+        }
+        created.insert(
+            uid.to_string(),
+            Created {
+                token: token.to_string(),
+                id: id.to_string(),
+                at: Instant::now(),
+            },
+        );
+    }
+
+    /// The ID the create licensed by the marker `token` made, when this process recorded it
+    /// in the object within the last minute: a copy still carrying that marker is older than
+    /// the object's latest state (the cache lags), not an uncertain create.
+    pub fn created_by(&self, uid: &str, token: &str) -> Option<String> {
+        let created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        created
+            .get(uid)
+            .filter(|c| c.token == token && c.at.elapsed() < CREATED_MEMORY)
+            .map(|c| c.id.clone())
+    }
+
     pub fn forget(&self, uid: &str) {
+        self.demand.done(uid);
+        self.created.lock().unwrap_or_else(|e| e.into_inner()).remove(uid);
         self.open_gate(uid);
         self.backoff.reset(uid);
         let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());

@@ -130,6 +130,14 @@ pub fn record<R: CloudResource>(status: &mut R::Status, id: &str, scope: &CloudS
     }
 }
 
+/// What [`confirm_or_create`] got.
+pub struct Got<T> {
+    pub remote: T,
+    /// Made by this reconcile's own create, and its ID already stored in the object's
+    /// annotation: status (still carrying the marker) may be written later.
+    pub created: bool,
+}
+
 /// Finds the resource an earlier, unconfirmed create made, or creates one. `Err(step)` means
 /// "wait": an earlier create may still surface, and creating now could duplicate it.
 pub async fn confirm_or_create<R: CloudResource>(
@@ -138,13 +146,28 @@ pub async fn confirm_or_create<R: CloudResource>(
     scope: &CloudScope,
     status: &mut R::Status,
     writer: &mut StatusWriter<R>,
-) -> Result<Result<R::Remote, Step>> {
+) -> Result<Result<Got<R::Remote>, Step>> {
+    let uid = obj.uid().unwrap_or_default();
+    let found = |remote| {
+        Ok(Ok(Got {
+            remote,
+            created: false,
+        }))
+    };
     if let Some(pending) = status.pending_create().cloned() {
+        // This process saw that create answered and stored its ID in the object since: the
+        // copy predates that write (the cache lags), so it is not an uncertain create and
+        // nothing is decided on it; the watch brings the newer copy.
+        if let Some(id) = cx.ctx.created_by(&uid, &pending.token) {
+            return Err(super::outcome::Error::Stale(format!(
+                "this copy still shows the create of {id} as pending"
+            )));
+        }
         match find(obj, cx, &pending).await? {
             Found::Made(remote) => {
                 record::<R>(status, &R::remote_id(&remote), scope, true);
                 writer.write(status).await?;
-                return Ok(Ok(remote));
+                return found(remote);
             }
             Found::Uncertain(ids) => return Ok(Err(uncertain(&pending, &ids, false))),
             Found::Nothing if pending.is_recent(cx.ctx.config.create_grace) => {
@@ -165,7 +188,7 @@ pub async fn confirm_or_create<R: CloudResource>(
         // carrying this object's owner tag is its own.
         record::<R>(status, &R::remote_id(&remote), scope, false);
         writer.write(status).await?;
-        return Ok(Ok(remote));
+        return found(remote);
     }
     let pending = PendingCreate {
         token: uuid::Uuid::new_v4().to_string(),
@@ -173,6 +196,7 @@ pub async fn confirm_or_create<R: CloudResource>(
         name: obj.cloud_name(),
         cloud_sent_ms: Some(crate::cloud::clock::now_ms()),
     };
+    let token = pending.token.clone();
     status.set_pending_create(Some(pending));
     // The tag keys the first tag write will set are recorded with the marker: a tag write whose
     // answer is lost is then still cleaned up when a key leaves the spec.
@@ -181,7 +205,7 @@ pub async fn confirm_or_create<R: CloudResource>(
     // it is written only onto the version this decision was made on, so a lagging cache copy
     // (one that does not show an earlier create yet) gets a conflict instead of creating again.
     writer.write_guarded(status).await?;
-    cx.ctx.touch(&obj.uid().unwrap_or_default());
+    cx.ctx.touch(&uid);
     match obj.create(cx).await {
         // A success that names no resource is as uncertain as a lost answer: the marker stays
         // and the lookup finds what the create made.
@@ -192,13 +216,22 @@ pub async fn confirm_or_create<R: CloudResource>(
         Ok(remote) => {
             let id = R::remote_id(&remote);
             record::<R>(status, &id, scope, true);
-            writer.write(status).await?;
-            super::identity::remember(obj, cx.ctx, &id).await;
+            // The ID is stored at once, in the annotation (one write, which also keeps it
+            // through a status wipe); status, with the marker cleared, follows with the state
+            // the reconcile ends in. A failed annotation write is made up for by writing
+            // status now, so the ID is always stored before anything else is sent.
+            let created = super::identity::remember(obj, cx.ctx, &id).await;
+            if created {
+                cx.ctx.created(&uid, &token, &id);
+            } else {
+                writer.write(status).await?;
+                cx.ctx.created(&uid, &token, &id);
+            }
             cx.ctx
                 .events
                 .normal(&obj.object_ref(&()), "Created", "Create", format!("created {} {id}", R::KIND))
                 .await;
-            Ok(Ok(remote))
+            Ok(Ok(Got { remote, created }))
         }
         Err(err) => {
             if err.surely_not_applied() {

@@ -18,10 +18,10 @@ pub fn recorded<R: CloudResource>(obj: &R, status: &R::Status) -> Option<String>
         .or_else(|| obj.annotations().get(CLOUD_ID_ANNOTATION).cloned())
 }
 
-/// Stamps the annotation. Best effort: status holds the ID too, and a failed write is retried by
-/// the next reconcile (see [`missing`]).
-pub async fn remember<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str) {
-    set(obj, ctx, Some(id)).await;
+/// Stamps the annotation; true when it was written. Best effort: status holds the ID too, and
+/// a failed write is retried by the next reconcile (see [`missing`]).
+pub async fn remember<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str) -> bool {
+    set(obj, ctx, Some(id)).await
 }
 
 /// Removes the annotation (this object lost a claim to another).
@@ -36,13 +36,17 @@ pub fn missing<R: CloudResource>(obj: &R, id: &str) -> bool {
     obj.annotations().get(CLOUD_ID_ANNOTATION).map(String::as_str) != Some(id)
 }
 
-async fn set<R: CloudResource>(obj: &R, ctx: &Context<R>, id: Option<&str>) {
+async fn set<R: CloudResource>(obj: &R, ctx: &Context<R>, id: Option<&str>) -> bool {
     let api: Api<R> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
     let body = serde_json::json!({"metadata": {"annotations": {CLOUD_ID_ANNOTATION: id}}});
-    if let Err(err) = api
+    match api
         .patch(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&body))
         .await
     {
-        tracing::warn!(kind = R::KIND, object = %obj.name_any(), error = %err, "could not record the cloud ID annotation");
+        Ok(_) => true,
+        Err(err) => {
+            tracing::warn!(kind = R::KIND, object = %obj.name_any(), error = %err, "could not record the cloud ID annotation");
+            false
+        }
     }
 }

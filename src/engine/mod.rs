@@ -7,6 +7,7 @@ pub mod conditions;
 pub mod context;
 pub mod crd_deletion;
 pub mod create;
+pub mod demand;
 pub mod events;
 pub mod identity;
 pub mod metrics;

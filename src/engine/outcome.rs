@@ -53,6 +53,10 @@ pub enum Error {
     /// resourceVersion): nothing was decided; the newer copy is reconciled instead.
     #[error("the object changed while it was reconciled: {0}")]
     Stale(String),
+    /// Not a failure: the object waits for the poller's next listing to read its cloud
+    /// resource (`engine::demand`); nothing was decided or written.
+    #[error("waiting for the next listing")]
+    Deferred,
     /// Not a failure: cleanup must wait (the finalizer stays until the resource is gone).
     #[error("{message}")]
     Waiting { reason: &'static str, message: String },
@@ -112,6 +116,7 @@ impl Error {
             | Error::Finalizer(_)
             | Error::Waiting { .. }
             | Error::Stale(_)
+            | Error::Deferred
             | Error::CloudFailed { .. }
             | Error::ScopeChanged(_) => Class::Retryable,
         }
@@ -128,6 +133,7 @@ impl Error {
             Error::CloudResourceMissing(_) => reasons::NOT_FOUND,
             Error::Finalizer(_) => "FinalizerError",
             Error::Stale(_) => "Stale",
+            Error::Deferred => "Deferred",
             Error::CloudFailed { .. } => reasons::CLOUD_FAILED,
             Error::ScopeChanged(_) => reasons::SCOPE_CHANGED,
             Error::Waiting { reason, .. } | Error::Refused { reason, .. } => reason,

@@ -30,8 +30,14 @@ pub async fn run<R: CloudResource>(
     interval: Duration,
 ) {
     let mut listed_by_scope: HashMap<String, Vec<String>> = HashMap::new();
+    ctx.demand.serve();
     loop {
-        tokio::time::sleep(jittered(interval)).await;
+        // On its interval, or sooner when reconciles wait for a listing (`demand`).
+        tokio::select! {
+            _ = tokio::time::sleep(jittered(interval)) => {}
+            _ = ctx.demand.wanted() => {}
+        }
+        let started = ctx.demand.started();
         let objects = store.state();
         record_ready_gauge(&ctx, &objects);
         let mut scopes: BTreeMap<String, Arc<ScopedClient>> = BTreeMap::new();
@@ -96,6 +102,11 @@ pub async fn run<R: CloudResource>(
                 changed = changed.len(),
                 "drift poll found changes"
             );
+        }
+        for obj in ctx.demand.finished(started) {
+            if wake.send(obj).await.is_err() {
+                return;
+            }
         }
     }
 }

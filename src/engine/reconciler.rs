@@ -108,6 +108,11 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
             ctx.metrics.reconciled(R::KIND, "stale", started.elapsed());
             return Ok(Action::requeue(ctx.config.waiting));
         }
+        // Waiting for the poller's listing, which wakes it: nothing to write meanwhile.
+        (Err(Error::Deferred), _) => {
+            ctx.metrics.reconciled(R::KIND, "deferred", started.elapsed());
+            return Ok(Action::requeue(ctx.config.waiting));
+        }
         (Err(Error::Waiting { reason, message }), _) => {
             let step = Step::Waiting { reason, message };
             let wait = step_conditions::<R>(&obj, &ctx, &mut status, &step, generation, &now);

@@ -50,6 +50,10 @@ pub trait CloudResource:
 
     /// Kind name for metrics, events and logs.
     const KIND: &'static str;
+    /// Objects per page of [`CloudResource::list_all`] when a listing returns the same view a
+    /// GET does (tags included), so reads of many objects can come from one listing
+    /// (`engine::demand`); `None` where it does not.
+    const READS_FROM_LISTING: Option<usize> = None;
 
     fn spec(&self) -> &Self::Spec;
     fn status(&self) -> Option<&Self::Status>;

@@ -43,6 +43,8 @@ impl CloudResource for Notebook {
     type Change = Change;
     type Resolved = Resolved;
     const KIND: &'static str = "Notebook";
+    // The listing carries each notebook's tags and state, as `show` does.
+    const READS_FROM_LISTING: Option<usize> = Some(PAGE as usize);
 
     fn spec(&self) -> &NotebookSpec {
         &self.spec
