@@ -1,7 +1,10 @@
 //! The engine's data-safety rules end to end (issue: exactly one cloud resource per object, none
 //! left behind, none taken): stale cache copies, lost creates next to a person's same-name
 //! notebook, a status wipe, lost tag answers. Every test counts the cloud.
+#[path = "support/notebook.rs"]
+mod notebook_support;
 mod support;
+use notebook_support::{cond, notebook, ready};
 
 use kube::{
     Api,
@@ -19,40 +22,10 @@ use modelarts_operator::{
 };
 use serde_json::json;
 use std::{sync::Arc, time::Duration};
-use support::{Env, IMAGE, condition};
+use support::Env;
 
 const T: Duration = Duration::from_secs(30);
 const CREATE: &str = "/v1/{project_id}/notebooks";
-
-fn notebook(name: &str, spec: serde_json::Value) -> Notebook {
-    let mut value = json!({
-        "apiVersion": "modelarts.operator.dev/v1alpha1",
-        "kind": "Notebook",
-        "metadata": {"name": name, "namespace": support::NS},
-        "spec": {
-            "flavor": "modelarts.vm.cpu.2u",
-            "image": {"id": IMAGE},
-            "volume": {"category": "EVS", "ownership": "MANAGED"},
-        }
-    });
-    if let (Some(base), Some(extra)) = (value["spec"].as_object_mut(), spec.as_object()) {
-        for (k, v) in extra {
-            base.insert(k.clone(), v.clone());
-        }
-    }
-    serde_json::from_value(value).expect("valid Notebook")
-}
-
-fn cond(nb: &Notebook, t: &str) -> Option<(String, String, String)> {
-    nb.status
-        .as_ref()
-        .and_then(|s| condition(&s.cloud.conditions, t))
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
-fn ready(nb: &Notebook) -> bool {
-    cond(nb, "Ready").is_some_and(|(s, _, _)| s == "True")
-}
 
 fn cloud_id(nb: &Notebook) -> Option<String> {
     nb.status.as_ref().and_then(|s| s.cloud.cloud_id.clone())
