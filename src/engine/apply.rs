@@ -88,8 +88,11 @@ pub async fn run<R: CloudResource>(
         },
     };
     let id = R::remote_id(&remote);
-    if let Err(conflict) =
-        ownership::check_conflict(obj, &remote, &id, recorded.as_deref() == Some(id.as_str()), ctx)
+    // An observer claims nothing: it neither records the ID as its own (so it is never a rival
+    // of the object that manages the resource) nor is refused as one.
+    if !observe_only
+        && let Err(conflict) =
+            ownership::check_conflict(obj, &remote, &id, recorded.as_deref() == Some(id.as_str()), ctx)
     {
         // A lost claim is let go, so the winner's deletion is not blocked by this object.
         if recorded.as_deref() == Some(id.as_str()) {
@@ -98,7 +101,7 @@ pub async fn run<R: CloudResource>(
         }
         return Err(conflict);
     }
-    if status.cloud_id() != Some(id.as_str()) {
+    if !observe_only && status.cloud_id() != Some(id.as_str()) {
         create::record::<R>(status, &id, &scope, false);
     }
     status
