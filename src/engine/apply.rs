@@ -94,8 +94,15 @@ pub async fn run<R: CloudResource>(
         && let Err(conflict) =
             ownership::check_conflict(obj, &remote, &id, recorded.as_deref() == Some(id.as_str()), ctx)
     {
-        // A lost claim is let go, so the winner's deletion is not blocked by this object.
-        if recorded.as_deref() == Some(id.as_str()) {
+        // A claim lost to another object that recorded the ID is let go, so the winner's
+        // deletion is not blocked by this one. One the owner tag refuses is kept: the tag alone
+        // decides deletes, and forgetting the ID (an object restored from a backup, with a new
+        // UID) would make the next pass create a second resource.
+        let tagged_for_other = matches!(
+            obj.remote_tags(&remote).map(|t| tags::ownership(&t, &uid)),
+            Some(tags::Ownership::Other(_))
+        );
+        if recorded.as_deref() == Some(id.as_str()) && !tagged_for_other {
             status.set_cloud_id(None);
             identity::forget(obj, ctx).await;
         }

@@ -5,6 +5,7 @@ use super::{
     apply::scope_of,
     backoff::jittered,
     context::{Context, ScopedClient},
+    identity::CLOUD_ID_ANNOTATION,
     resource::CloudResource,
 };
 use crate::api::{
@@ -60,7 +61,11 @@ pub async fn run<R: CloudResource>(
             // ObserveOnly objects and objects in ManagementConflict record no cloud ID (or not
             // yet): their spec.resourceId names the resource whose drift they report.
             let status_id = o.status().and_then(|s| s.cloud_id());
-            for id in [status_id, o.spec().resource_id()].into_iter().flatten() {
+            let annotated = o.annotations().get(CLOUD_ID_ANNOTATION).map(String::as_str);
+            for id in [status_id, annotated, o.spec().resource_id()]
+                .into_iter()
+                .flatten()
+            {
                 let woken = by_id.entry(id).or_default();
                 if !woken.iter().any(|w| Arc::ptr_eq(w, o)) {
                     woken.push(o);
