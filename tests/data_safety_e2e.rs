@@ -1,10 +1,13 @@
 //! The engine's data-safety rules end to end (issue: exactly one cloud resource per object, none
 //! left behind, none taken): stale cache copies, lost creates next to a person's same-name
 //! notebook, a status wipe, lost tag answers. Every test counts the cloud.
+#[path = "support/notebook.rs"]
+mod notebook_support;
 mod support;
+use notebook_support::{cond, notebook, ready};
 
 use kube::{
-    Api,
+    Api, ResourceExt,
     api::{Patch, PatchParams},
 };
 use modelarts_emulator::{
@@ -19,40 +22,10 @@ use modelarts_operator::{
 };
 use serde_json::json;
 use std::{sync::Arc, time::Duration};
-use support::{Env, IMAGE, condition};
+use support::Env;
 
 const T: Duration = Duration::from_secs(30);
 const CREATE: &str = "/v1/{project_id}/notebooks";
-
-fn notebook(name: &str, spec: serde_json::Value) -> Notebook {
-    let mut value = json!({
-        "apiVersion": "modelarts.operator.dev/v1alpha1",
-        "kind": "Notebook",
-        "metadata": {"name": name, "namespace": support::NS},
-        "spec": {
-            "flavor": "modelarts.vm.cpu.2u",
-            "image": {"id": IMAGE},
-            "volume": {"category": "EVS", "ownership": "MANAGED"},
-        }
-    });
-    if let (Some(base), Some(extra)) = (value["spec"].as_object_mut(), spec.as_object()) {
-        for (k, v) in extra {
-            base.insert(k.clone(), v.clone());
-        }
-    }
-    serde_json::from_value(value).expect("valid Notebook")
-}
-
-fn cond(nb: &Notebook, t: &str) -> Option<(String, String, String)> {
-    nb.status
-        .as_ref()
-        .and_then(|s| condition(&s.cloud.conditions, t))
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
-fn ready(nb: &Notebook) -> bool {
-    cond(nb, "Ready").is_some_and(|(s, _, _)| s == "True")
-}
 
 fn cloud_id(nb: &Notebook) -> Option<String> {
     nb.status.as_ref().and_then(|s| s.cloud.cloud_id.clone())
@@ -422,4 +395,75 @@ async fn deleting_a_namespace_with_its_credentials_secret_deletes_every_cloud_re
         .filter(|nb| !matches!(nb["status"].as_str(), Some("DELETED" | "DELETING")))
         .collect();
     assert!(live.is_empty(), "leaked with the namespace: {live:?}");
+}
+
+#[tokio::test]
+async fn an_object_restored_from_a_backup_without_status_creates_nothing_new() {
+    let mut env = Env::start().await;
+    env.apply(&notebook("nb-restored", json!({}))).await;
+    let nb = env
+        .wait_for::<Notebook>("nb-restored", T, "Ready with its annotation", |nb| {
+            ready(nb) && nb.annotations().contains_key("modelarts.operator.dev/cloud-id")
+        })
+        .await;
+    let id = cloud_id(&nb).expect("cloud ID");
+    // The cluster is lost; a backup of the manifest (metadata and spec, no status) is restored:
+    // the same name and annotation, a new UID.
+    env.stop_operator().await;
+    let api: Api<Notebook> = env.api();
+    api.patch(
+        "nb-restored",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("finalizer dropped");
+    env.delete::<Notebook>("nb-restored").await;
+    env.wait_gone::<Notebook>("nb-restored", T).await;
+    let mut restored = notebook("nb-restored", json!({}));
+    restored.metadata.annotations =
+        Some([("modelarts.operator.dev/cloud-id".to_string(), id.clone())].into());
+    let restored = env.apply(&restored).await;
+    assert_ne!(restored.metadata.uid, nb.metadata.uid, "a new UID");
+    let env = env.with_operator(|_| {});
+    env.wait_for::<Notebook>("nb-restored", T, "ManagementConflict", |nb| {
+        cond(nb, "Ready").is_some_and(|(_, r, _)| r == "ManagementConflict")
+    })
+    .await;
+    // A few more passes: it must neither create a second notebook nor forget which one it names.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(env.calls("POST", CREATE), 1, "no second create");
+    assert_eq!(cloud_notebooks(&env).len(), 1);
+    let now = api.get("nb-restored").await.expect("get");
+    assert_eq!(
+        now.annotations().get("modelarts.operator.dev/cloud-id"),
+        Some(&id),
+        "the restored object still names its notebook"
+    );
+    let (_, _, message) = cond(&now, "Ready").expect("Ready condition");
+    assert!(
+        message.contains("restored"),
+        "says how to hand it over: {message}"
+    );
+    // The person removes the stale owner tag in the console: the restored object takes over.
+    env.cloud
+        .remove_tags(PROJECT, Kind::Notebook, &id, &["modelarts.operator.dev:owner"])
+        .expect("tag removed");
+    let taken = env
+        .wait_for::<Notebook>("nb-restored", T, "Ready on its old notebook", ready)
+        .await;
+    assert_eq!(cloud_id(&taken).as_deref(), Some(id.as_str()));
+    assert_eq!(
+        cloud_notebooks(&env),
+        vec![(
+            id.clone(),
+            "nb-restored".to_string(),
+            restored.metadata.uid.clone()
+        )],
+        "one notebook, now tagged for the restored object"
+    );
+    env.delete::<Notebook>("nb-restored").await;
+    env.wait_gone::<Notebook>("nb-restored", T).await;
+    assert!(cloud_notebooks(&env).is_empty(), "nothing left behind");
+    assert_eq!(env.calls("POST", CREATE), 1, "one create in all");
 }

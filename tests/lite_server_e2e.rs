@@ -434,3 +434,41 @@ async fn a_second_object_claiming_the_same_server_gets_a_management_conflict() {
         "the owner's server is deleted with it"
     );
 }
+
+#[tokio::test]
+async fn an_observer_of_a_server_never_keeps_its_owner_from_deleting_it() {
+    let env = env().await;
+    let id = ready_server(&env, "owned", json!({})).await;
+    env.apply(&lite_server(
+        "watching",
+        json!({"name": "owned", "resourceId": id, "managementPolicy": "ObserveOnly"}),
+    ))
+    .await;
+    let watching = env
+        .wait_for::<LiteServer>("watching", T, "observing RUNNING", |ls| {
+            state(ls) == Some("RUNNING")
+        })
+        .await;
+    let synced = watching
+        .status
+        .as_ref()
+        .and_then(|s| condition(&s.cloud.conditions, "Synced"))
+        .map(|c| c.reason.clone());
+    assert_eq!(synced.as_deref(), Some("ObserveOnly"), "an observer, not a rival");
+    // ECS servers carry no tags: the recorded IDs decide, and an observer records none.
+    env.delete::<LiteServer>("owned").await;
+    env.wait_gone::<LiteServer>("owned", T).await;
+    assert_eq!(
+        env.calls("DELETE", "/v1/{project_id}/dev-servers/{id}"),
+        1,
+        "the owner deleted its server"
+    );
+    assert!(
+        server(&env, &id)
+            .await
+            .is_none_or(|s| matches!(s["status"].as_str(), Some("DELETING" | "DELETED"))),
+        "nothing left behind"
+    );
+    env.delete::<LiteServer>("watching").await;
+    env.wait_gone::<LiteServer>("watching", T).await;
+}

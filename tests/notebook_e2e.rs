@@ -383,7 +383,11 @@ async fn observe_only_reports_status_and_never_mutates_or_deletes() {
                 && reason(nb, "Synced").as_deref() == Some("ObserveOnly")
         })
         .await;
-    assert_eq!(cloud_id(&nb), id);
+    assert_eq!(
+        nb.status.as_ref().and_then(|s| s.cloud.cloud_id.as_deref()),
+        None,
+        "an observer records no claim on the notebook"
+    );
     env.delete::<Notebook>("nb-obs").await;
     env.wait_gone::<Notebook>("nb-obs", T).await;
     let mutations: u64 = env

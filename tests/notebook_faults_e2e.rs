@@ -1,44 +1,17 @@
 //! Notebook end to end under faults: drift, lost create responses, throttling, refused specs,
 //! bad credentials.
+#[path = "support/notebook.rs"]
+mod notebook_support;
 mod support;
+use notebook_support::{cond, notebook, ready};
 
 use modelarts_emulator::{DEFAULT_PROJECT_ID as PROJECT, Family, FaultAction, FaultRule, Kind};
 use modelarts_operator::api::notebook::Notebook;
 use serde_json::json;
 use std::time::Duration;
-use support::{Env, IMAGE, condition};
+use support::Env;
 
 const T: Duration = Duration::from_secs(30);
-
-fn notebook(name: &str, spec: serde_json::Value) -> Notebook {
-    let mut value = json!({
-        "apiVersion": "modelarts.operator.dev/v1alpha1",
-        "kind": "Notebook",
-        "metadata": {"name": name, "namespace": support::NS},
-        "spec": {
-            "flavor": "modelarts.vm.cpu.2u",
-            "image": {"id": IMAGE},
-            "volume": {"category": "EVS", "ownership": "MANAGED"},
-        }
-    });
-    if let (Some(base), Some(extra)) = (value["spec"].as_object_mut(), spec.as_object()) {
-        for (k, v) in extra {
-            base.insert(k.clone(), v.clone());
-        }
-    }
-    serde_json::from_value(value).expect("valid Notebook")
-}
-
-fn cond(nb: &Notebook, t: &str) -> Option<(String, String, String)> {
-    nb.status
-        .as_ref()
-        .and_then(|s| condition(&s.cloud.conditions, t))
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
-fn ready(nb: &Notebook) -> bool {
-    cond(nb, "Ready").is_some_and(|(s, _, _)| s == "True")
-}
 
 fn cloud_id(nb: &Notebook) -> String {
     nb.status

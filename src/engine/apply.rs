@@ -88,17 +88,27 @@ pub async fn run<R: CloudResource>(
         },
     };
     let id = R::remote_id(&remote);
-    if let Err(conflict) =
-        ownership::check_conflict(obj, &remote, &id, recorded.as_deref() == Some(id.as_str()), ctx)
+    // An observer claims nothing: it neither records the ID as its own (so it is never a rival
+    // of the object that manages the resource) nor is refused as one.
+    if !observe_only
+        && let Err(conflict) =
+            ownership::check_conflict(obj, &remote, &id, recorded.as_deref() == Some(id.as_str()), ctx)
     {
-        // A lost claim is let go, so the winner's deletion is not blocked by this object.
-        if recorded.as_deref() == Some(id.as_str()) {
+        // A claim lost to another object that recorded the ID is let go, so the winner's
+        // deletion is not blocked by this one. One the owner tag refuses is kept: the tag alone
+        // decides deletes, and forgetting the ID (an object restored from a backup, with a new
+        // UID) would make the next pass create a second resource.
+        let tagged_for_other = matches!(
+            obj.remote_tags(&remote).map(|t| tags::ownership(&t, &uid)),
+            Some(tags::Ownership::Other(_))
+        );
+        if recorded.as_deref() == Some(id.as_str()) && !tagged_for_other {
             status.set_cloud_id(None);
             identity::forget(obj, ctx).await;
         }
         return Err(conflict);
     }
-    if status.cloud_id() != Some(id.as_str()) {
+    if !observe_only && status.cloud_id() != Some(id.as_str()) {
         create::record::<R>(status, &id, &scope, false);
     }
     status

@@ -47,8 +47,9 @@ pub fn check_conflict<R: CloudResource>(
         Some(Ownership::Ours) => return Ok(()),
         Some(Ownership::Other(owner)) => {
             return Err(Error::ManagementConflict(format!(
-                "{} {id} is managed by another object (tag {OWNER_TAG}={owner}); this object will not change it: \
-                 remove spec.resourceId or point it at another resource",
+                "{} {id} is managed by another object (tag {OWNER_TAG}={owner}); this object will not change or \
+                 delete it: remove spec.resourceId or point it at another resource; if this object was restored \
+                 from a backup of that one, remove the tag in the console to hand the resource over",
                 R::KIND
             )));
         }

@@ -5,6 +5,7 @@ use super::{
     apply::scope_of,
     backoff::jittered,
     context::{Context, ScopedClient},
+    identity::CLOUD_ID_ANNOTATION,
     resource::CloudResource,
 };
 use crate::api::{
@@ -17,7 +18,7 @@ use kube::{
     runtime::reflector::{ObjectRef, Store},
 };
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -53,9 +54,28 @@ pub async fn run<R: CloudResource>(
                 return;
             }
         }
+        // Several objects can name one resource (its owner, ObserveOnly viewers, rivals in
+        // ManagementConflict): each is woken, so none hides another's drift.
+        let mut by_id: HashMap<&str, Vec<&Arc<R>>> = HashMap::new();
+        for o in &objects {
+            // ObserveOnly objects and objects in ManagementConflict record no cloud ID (or not
+            // yet): their spec.resourceId names the resource whose drift they report.
+            let status_id = o.status().and_then(|s| s.cloud_id());
+            let annotated = o.annotations().get(CLOUD_ID_ANNOTATION).map(String::as_str);
+            for id in [status_id, annotated, o.spec().resource_id()]
+                .into_iter()
+                .flatten()
+            {
+                let woken = by_id.entry(id).or_default();
+                if !woken.iter().any(|w| Arc::ptr_eq(w, o)) {
+                    woken.push(o);
+                }
+            }
+        }
+        let named: HashSet<&str> = by_id.keys().copied().collect();
         for (key, scoped) in scopes {
             let listed_at = Instant::now();
-            let remotes = match R::list_all(&scoped.client).await {
+            let remotes = match R::list_all(&scoped.client, &named).await {
                 Ok(remotes) => remotes,
                 Err(err) => {
                     tracing::warn!(kind = R::KIND, scope = %key, error = %err, "drift poll failed");
@@ -70,19 +90,8 @@ pub async fn run<R: CloudResource>(
             if changed.is_empty() {
                 continue;
             }
-            let by_id: HashMap<&str, &Arc<R>> = objects
-                .iter()
-                // ObserveOnly objects and objects in ManagementConflict record no cloud ID
-                // (or not yet): their spec.resourceId names the resource whose drift they report.
-                .filter_map(|o| {
-                    o.status()
-                        .and_then(|s| s.cloud_id())
-                        .or(o.spec().resource_id())
-                        .map(|id| (id, o))
-                })
-                .collect();
             for id in &changed {
-                if let Some(obj) = by_id.get(id.as_str()) {
+                for obj in by_id.get(id.as_str()).into_iter().flatten() {
                     // Waits while the channel is full rather than dropping the wake-up: after a
                     // burst, one poll can find more changed objects than the channel holds, and
                     // a dropped wake-up is drift left unnoticed until the next resync.

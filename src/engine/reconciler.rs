@@ -119,7 +119,11 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
                 Class::Retryable => ctx.backoff.next(&uid),
                 Class::Throttled(after) => ctx.backoff.next(&uid).max(after.unwrap_or_default()),
             };
-            ctx.close_gate(&uid, generation, wait, status.cloud_state().map(str::to_string));
+            // A conflict is settled in the cloud (an owner tag removed, a rival gone), which the
+            // drift poller's wake-up brings; a closed gate would hold that wake-up back.
+            if !matches!(err, Error::ManagementConflict(_)) {
+                ctx.close_gate(&uid, generation, wait, status.cloud_state().map(str::to_string));
+            }
             tracing::warn!(kind = R::KIND, object = %obj.name_any(), category = err.category(), error = %err, retry_in = ?wait, "reconcile failed");
             let message = err.to_string();
             conditions::set(

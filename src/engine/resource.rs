@@ -11,7 +11,7 @@ use crate::{
 };
 use kube::{Resource, core::NamespaceResourceScope};
 use serde::{Serialize, de::DeserializeOwned};
-use std::{fmt::Debug, future::Future};
+use std::{collections::HashSet, fmt::Debug, future::Future};
 
 /// How the cloud state compares with what the spec asks for, once no change is pending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +138,11 @@ pub trait CloudResource:
         id: &str,
         tags: &Tags,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Every cloud resource of this kind in the client's scope (paged), for the drift poller.
-    fn list_all(cloud: &ModelArtsClient) -> impl Future<Output = Result<Vec<Self::Remote>>> + Send;
+    /// The cloud resources of this kind in the client's scope (paged) that the drift poller
+    /// watches: those carrying the owner tag, and those an object names in `named` (its recorded
+    /// ID or spec.resourceId: adoptions not tagged yet, ObserveOnly objects, untagged kinds).
+    fn list_all(
+        cloud: &ModelArtsClient,
+        named: &HashSet<&str>,
+    ) -> impl Future<Output = Result<Vec<Self::Remote>>> + Send;
 }

@@ -28,7 +28,7 @@ use crate::{
     },
 };
 use plan::{Change, Remote, Supernode};
-use std::fmt;
+use std::{collections::HashSet, fmt};
 
 /// What a LiteServer needs from the cluster: the login password, read from its Secret only when
 /// a create or an OS change may need it, and never stored anywhere else.
@@ -293,7 +293,8 @@ impl CloudResource for LiteServer {
             .map_err(Error::cloud("hyperinstances.tags.delete"))
     }
 
-    async fn list_all(cloud: &ModelArtsClient) -> Result<Vec<Remote>> {
+    async fn list_all(cloud: &ModelArtsClient, _named: &HashSet<&str>) -> Result<Vec<Remote>> {
+        // Every server: ECS and BMS servers carry no tags to tell ours apart.
         let servers = cloud
             .list_all_servers(&ServerFilter::default(), PAGE)
             .await

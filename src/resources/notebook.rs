@@ -23,6 +23,7 @@ use crate::{
 };
 use kube::{Api, ResourceExt};
 use plan::Change;
+use std::collections::HashSet;
 
 /// What a Notebook needs from the cluster: the cloud ID of the pool it runs on.
 #[derive(Default, Debug, Clone)]
@@ -327,8 +328,9 @@ impl CloudResource for Notebook {
             .map_err(Error::cloud("notebooks.tags.delete"))
     }
 
-    async fn list_all(cloud: &ModelArtsClient) -> Result<Vec<Remote>> {
-        // Only notebooks this operator owns matter for drift; the tag filter keeps pages small.
+    async fn list_all(cloud: &ModelArtsClient, named: &HashSet<&str>) -> Result<Vec<Remote>> {
+        // Only notebooks this operator owns or an object names matter for drift; keeping just
+        // those keeps the snapshot small.
         let filter = NotebookFilter::default();
         let all = cloud
             .list_all_notebooks(&filter, PAGE)
@@ -336,7 +338,7 @@ impl CloudResource for Notebook {
             .map_err(Error::cloud("notebooks.list"))?;
         Ok(all
             .into_iter()
-            .filter(|nb| nb.tags.iter().any(|t| t.key == OWNER_TAG))
+            .filter(|nb| named.contains(nb.id.as_str()) || nb.tags.iter().any(|t| t.key == OWNER_TAG))
             .collect())
     }
 }

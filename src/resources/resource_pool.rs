@@ -22,6 +22,7 @@ use crate::{
 };
 use kube::{Api, ResourceExt, api::ListParams};
 use plan::{Change, Remote};
+use std::collections::HashSet;
 
 /// Largest page the tag filter API serves (seed 003).
 const FILTER_PAGE: u32 = 1000;
@@ -338,7 +339,7 @@ impl CloudResource for ResourcePool {
             .map_err(Error::cloud("pools.tags.delete"))
     }
 
-    async fn list_all(cloud: &ModelArtsClient) -> Result<Vec<Remote>> {
+    async fn list_all(cloud: &ModelArtsClient, named: &HashSet<&str>) -> Result<Vec<Remote>> {
         // Two reads per poll however many pools: the (unpaged) pool list, and the tag filter
         // API for the pools this operator owns, which brings their tags along.
         let mut owned: std::collections::HashMap<String, Tags> = std::collections::HashMap::new();
@@ -370,7 +371,7 @@ impl CloudResource for ResourcePool {
                 break;
             }
         }
-        if owned.is_empty() {
+        if owned.is_empty() && named.is_empty() {
             return Ok(Vec::new());
         }
         let pools = cloud
@@ -380,7 +381,13 @@ impl CloudResource for ResourcePool {
         Ok(pools
             .into_iter()
             .filter_map(|pool| {
-                let tags = owned.remove(&pool.metadata.name)?;
+                // A named pool without the owner tag is not in the tag filter's answer: its
+                // tags are read when its object reconciles, so the entry carries none.
+                let tags = match owned.remove(&pool.metadata.name) {
+                    Some(tags) => tags,
+                    None if named.contains(pool.metadata.name.as_str()) => Tags::new(),
+                    None => return None,
+                };
                 Some(Remote { pool, tags })
             })
             .collect())

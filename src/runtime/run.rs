@@ -196,7 +196,26 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
     args.leader.validate()?;
     let client = kube_client(args.kubeconfig.as_ref()).await?;
     let config = args.operator_config(args.operator_credentials()?);
-    check_crds(&client, &config.namespaces).await?;
+    // Signals are listened for from here on: as PID 1 in a container, a SIGTERM that arrives
+    // while the start is still retrying would otherwise be ignored until the kubelet kills.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    tokio::select! {
+        checked = check_crds(&client, &config.namespaces) => checked?,
+        _ = stopped() => {
+            tracing::info!("shutting down before the start completed");
+            return Ok(());
+        }
+    }
     let metrics = Metrics::default();
     let health = Health::default();
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -206,20 +225,12 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     tracing::info!(listen = %args.listen, "modelarts-operator running");
     let result = if args.leader.leader_elect {
-        leader::run(
-            client,
-            args.leader.clone(),
-            config,
-            metrics,
-            health,
-            shutdown_signal(),
-        )
-        .await
+        leader::run(client, args.leader.clone(), config, metrics, health, stopped()).await
     } else {
         let handle = operator::start(client, config, metrics.clone());
         metrics.leader.set(1);
         health.set_role(Role::Leader);
-        shutdown_signal().await;
+        stopped().await;
         tracing::info!("shutting down: finishing in-flight reconciles");
         health.set_role(Role::Starting);
         handle.shutdown().await;

@@ -95,6 +95,7 @@ impl Notebooks {
             created_at: now,
             updated_at: now,
             hidden_reads: ctx.hidden_reads(Family::Notebooks),
+            delete_fails: false,
         };
         let out = render::notebook(&nb, ctx);
         self.index.insert(id, seq);
@@ -456,9 +457,13 @@ impl Notebooks {
         match action {
             "start" => self.start(id, None, None, ctx).map(drop),
             "stop" => self.stop(id, ctx).map(drop),
+            "fail-deletes" | "heal-deletes" => {
+                self.get_mut(id, ctx, false)?.delete_fails = action == "fail-deletes";
+                Ok(())
+            }
             other => Err(ApiError::invalid(
                 "action",
-                format!("{other} is not start or stop"),
+                format!("{other} is not start, stop, fail-deletes or heal-deletes"),
             )),
         }
     }

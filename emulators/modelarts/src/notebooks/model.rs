@@ -177,6 +177,9 @@ pub struct Notebook {
     pub updated_at: i64,
     /// Eventual consistency: show/list calls that still miss this notebook.
     pub hidden_reads: u32,
+    /// A broken backend (console action `fail-deletes`): DELETING ends in DELETE_FAILED, as a
+    /// real delete ModelArts cannot finish does, until `heal-deletes`.
+    pub delete_fails: bool,
 }
 
 /// What a tick did to the notebook.
@@ -284,7 +287,12 @@ impl Notebook {
             | Status::DeleteFailed
             | Status::Error
             | Status::Frozen => {
-                self.move_to(Status::Deleting, Status::Deleted, p, now);
+                let end = if self.delete_fails {
+                    Status::DeleteFailed
+                } else {
+                    Status::Deleted
+                };
+                self.move_to(Status::Deleting, end, p, now);
                 Ok(())
             }
             _ => Err(ApiError::bad_state(

@@ -45,6 +45,7 @@ fn notebook(status: Status) -> Notebook {
         created_at: NOW,
         updated_at: NOW,
         hidden_reads: 0,
+        delete_fails: false,
     }
 }
 
@@ -229,4 +230,17 @@ fn forcing_a_status_drops_any_pending_step() {
     nb.tick(NOW + 5000, true, IMMEDIATE);
     assert_eq!(nb.status, Status::Error);
     assert!(nb.fail_reason.is_some());
+}
+
+#[test]
+fn a_delete_on_a_failing_backend_ends_in_delete_failed_and_can_be_asked_again() {
+    let mut nb = notebook(Status::Stopped);
+    nb.delete_fails = true;
+    nb.delete(IMMEDIATE, NOW).unwrap();
+    assert_eq!(nb.status, Status::Deleting);
+    assert_eq!(nb.tick(NOW, true, IMMEDIATE), Tick::Alive);
+    assert_eq!(nb.status, Status::DeleteFailed);
+    nb.delete_fails = false;
+    nb.delete(IMMEDIATE, NOW).unwrap();
+    assert_eq!(nb.tick(NOW, true, IMMEDIATE), Tick::Gone);
 }
