@@ -1,8 +1,9 @@
-//! Scale benchmark (issue 5, item 5): N Notebooks applied at once against both emulators, run
-//! as separate processes so the operator (in this process) is measured alone.
+//! Scale benchmark (issue 5, item 5): N Notebooks applied at once against both emulators and
+//! the operator, each a separate process, so the operator's memory is measured alone
+//! (`--in-process` runs the operator inside the bench instead).
 //!
 //! ```text
-//! cargo build --release -p kube-emulator -p modelarts-emulator --bins
+//! cargo build --release --workspace --bins
 //! cargo bench --bench scale -- --notebooks 1000 --quiet-seconds 300
 //! ```
 //! Every figure is measured; see `benches/README.md` for the figures and how to read them.
@@ -10,22 +11,23 @@
 mod harness;
 #[path = "scale/kube_writes.rs"]
 mod kube_writes;
+#[path = "scale/under_test.rs"]
+mod under_test;
+// Shared with the chaos bench, which uses all of it.
+#[allow(dead_code)]
+#[path = "chaos/operator.rs"]
+mod child;
 
 use clap::Parser;
 use futures::{StreamExt, TryStreamExt, stream};
-use harness::{
-    BenchKind, Cloud, CloudItem, Emulator, Kube, Readiness, create_calls, peak_rss_kib, reset_peak_rss,
-    rss_kib,
-};
-use modelarts_operator::{
-    engine::metrics::Metrics,
-    runtime::{credentials::OperatorCredentials, operator, run::RunArgs},
-};
+use harness::{BenchKind, Cloud, CloudItem, Emulator, Kube, Readiness, create_calls, rss_kib};
+use modelarts_operator::runtime::{credentials::OperatorCredentials, run::RunArgs};
 use std::{
     collections::BTreeMap,
     path::PathBuf,
     time::{Duration, Instant},
 };
+use under_test::{ChildSettings, Memory, UnderTest};
 
 pub const NS: &str = "scale";
 
@@ -74,6 +76,18 @@ struct Args {
     /// burst used and how many calls were throttled.
     #[arg(long)]
     cloud_quota_rps: Option<f64>,
+    /// The `modelarts-operator` binary run as the operator process (`run` with the operator
+    /// flags below); default `$CARGO_TARGET_DIR/release/` or the workspace's `target/release/`.
+    #[arg(long, default_value_os_t = release_binary("modelarts-operator"))]
+    operator_binary: PathBuf,
+    /// Run the operator binary under this command, split at spaces (e.g. `heaptrack -o FILE`);
+    /// memory figures are still those of the operator process itself.
+    #[arg(long)]
+    operator_wrapper: Option<String>,
+    /// Run the operator inside the bench process instead (adds the kube writes by kind, but
+    /// the RSS then includes the bench's own client).
+    #[arg(long)]
+    in_process: bool,
     #[command(flatten)]
     operator: RunArgs,
     /// Passed by `cargo bench`; ignored.
@@ -96,6 +110,10 @@ fn load() -> String {
 
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+fn memory(m: &Memory) -> String {
+    format!("peak (VmHWM) {}, now (VmRSS) {}", mib(m.peak_kib), mib(m.rss_kib))
 }
 
 /// Cloud calls by route between two counter snapshots.
@@ -208,10 +226,27 @@ async fn main() -> Result<(), String> {
     let credentials = if args.static_credentials {
         harness::static_credentials()
     } else {
+        run_args.credentials_secret = Some(under_test::secret_flag(NS));
         OperatorCredentials::Secret {
             namespace: NS.into(),
             name: harness::SECRET.into(),
         }
+    };
+    let child_settings = || {
+        (!args.in_process).then(|| ChildSettings {
+            binary: &args.operator_binary,
+            wrapper: args
+                .operator_wrapper
+                .as_deref()
+                .map(|w| w.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+            log: dir.join("operator.log"),
+            envs: if args.static_credentials {
+                under_test::static_credentials_env()
+            } else {
+                Vec::new()
+            },
+        })
     };
     let config = run_args.operator_config(credentials.clone());
     println!(
@@ -223,16 +258,15 @@ async fn main() -> Result<(), String> {
         config.engine.resync,
         config.engine.waiting
     );
-    let counted = kube_writes::KubeWrites::default();
-    let client = counted.client(&kubeconfig).await?;
-
-    let rss_before = rss_kib();
-    reset_peak_rss();
     let calls0 = cloud.calls().await?;
     let throttled0 = cloud.throttled().await?;
     let rv0 = kube.resource_version().await?;
-    let metrics = Metrics::default();
-    let handle = operator::start(client, config, metrics.clone());
+    let bench_rss = rss_kib();
+    let mut operator = match child_settings() {
+        Some(settings) => UnderTest::start_child(&run_args, settings)?,
+        None => UnderTest::start_in_process(&run_args, credentials.clone(), &kubeconfig).await?,
+    };
+    println!("  operator: {}", operator.describe());
 
     // Phase 1: N applied at once, until all are Ready.
     let started = Instant::now();
@@ -277,7 +311,7 @@ async fn main() -> Result<(), String> {
     let calls1 = cloud.calls().await?;
     let throttled1 = cloud.throttled().await? - throttled0;
     let rv1 = kube.resource_version().await?;
-    let writes1 = counted.snapshot();
+    let writes1 = operator.writes();
     let holds = count_the_cloud(&cloud, kind, n).await;
     println!(
         "\n== burst: {n} {} Ready in {:.1} s (load {})",
@@ -306,8 +340,9 @@ async fn main() -> Result<(), String> {
             100.0 * achieved / q,
             100.0 * throttled1 as f64 / total.max(1) as f64
         );
-        let rates: Vec<String> = metrics
-            .encode()
+        let rates: Vec<String> = operator
+            .metrics()
+            .await?
             .lines()
             .filter(|l| l.starts_with("modelarts_operator_cloud_request_rate{"))
             .filter_map(|l| l.rsplit(' ').next().map(str::to_string))
@@ -337,11 +372,14 @@ async fn main() -> Result<(), String> {
         writes.saturating_sub(n as u64),
         writes.saturating_sub(n as u64) as f64 / n as f64
     );
-    print_writes(&delta(&writes1, &BTreeMap::new()), n);
+    if let Some(writes1) = &writes1 {
+        print_writes(writes1, n);
+    }
+    let after_burst = operator.memory();
     println!(
-        "  operator process peak RSS so far: {} (RSS before the operator started: {})",
-        mib(peak_rss_kib()),
-        mib(rss_before)
+        "  operator memory after the burst: {} (bench process before the operator started: {})",
+        memory(&after_burst),
+        mib(bench_rss)
     );
 
     // Phase 2: the quiet period. At rest the only cloud reads should be the poller's lists.
@@ -361,6 +399,10 @@ async fn main() -> Result<(), String> {
             rv2 - rv1
         );
         print_calls(&during, n);
+        println!(
+            "  operator memory after the quiet period: {}",
+            memory(&operator.memory())
+        );
     }
 
     // Phase 3: drift. A console stop of a fraction of the notebooks, noticed only by the poller.
@@ -412,18 +454,21 @@ async fn main() -> Result<(), String> {
             secs(fixed)
         );
         print_calls(&delta(&cloud.calls().await?, &calls3), n);
+        println!(
+            "  operator memory after the drift: {}",
+            memory(&operator.memory())
+        );
     }
 
     // Phase 4: restart. A new operator with every object Ready should read only list pages and
     // write nothing.
-    let handle = if args.restart_seconds > 0 {
-        handle.shutdown().await;
-        let counted = kube_writes::KubeWrites::default();
-        let client = counted.client(&kubeconfig).await?;
+    if args.restart_seconds > 0 {
         let calls4 = cloud.calls().await?;
         let rv4 = kube.resource_version().await?;
         let window = Duration::from_secs(args.restart_seconds);
-        let handle = operator::start(client, run_args.operator_config(credentials), Metrics::default());
+        operator = operator
+            .restart(&run_args, credentials, &kubeconfig, child_settings())
+            .await?;
         tokio::time::sleep(window).await;
         let calls5 = cloud.calls().await?;
         let rv5 = kube.resource_version().await?;
@@ -436,7 +481,9 @@ async fn main() -> Result<(), String> {
             rv5 - rv4
         );
         print_calls(&delta(&calls5, &calls4), n);
-        print_writes(&counted.snapshot(), n);
+        if let Some(writes) = operator.writes() {
+            print_writes(&writes, n);
+        }
         if state.ready != n {
             return Err(format!("restart: only {} of {n} Ready", state.ready));
         }
@@ -445,10 +492,7 @@ async fn main() -> Result<(), String> {
             count_the_cloud(&cloud, kind, n).await?,
             kind.plural()
         );
-        handle
-    } else {
-        handle
-    };
+    }
 
     println!(
         "\n== at the end: the cloud holds {} {} for {n} objects, exactly one each",
@@ -456,11 +500,11 @@ async fn main() -> Result<(), String> {
         kind.plural()
     );
     println!(
-        "\n== operator process peak RSS (VmHWM): {} (load {})",
-        mib(peak_rss_kib()),
+        "\n== operator memory at the end: {} (load {})",
+        memory(&operator.memory()),
         load()
     );
-    handle.shutdown().await;
+    operator.shutdown().await;
     drop((kube_proc, cloud_proc));
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -25,7 +25,7 @@ fn a_notebook_response_from_the_reference_is_read_field_by_field() {
     let notebook: Notebook = serde_json::from_str(body).expect("notebook parses");
     assert_eq!(notebook.status, "RUNNING");
     assert_eq!(notebook.lease.and_then(|l| l.duration), Some(3_600_000));
-    assert_eq!(notebook.image.map(|i| i.dev_services.len()), Some(2));
+    assert_eq!(notebook.image.map(|i| i.id), Some("img".to_string()));
     assert!(notebook.data_volumes.is_empty());
     assert!(notebook.endpoints[0].key_pair_names.is_empty());
     assert_eq!(notebook.volume.and_then(|v| v.capacity), Some(5));

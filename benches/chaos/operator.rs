@@ -1,5 +1,6 @@
 //! `modelarts-operator run` as a child process: started, SIGKILLed and restarted by the run,
 //! restarted after it exits on its own (as a kubelet would), its output kept in one log file.
+//! The scale bench runs it this way too, so its memory figures are the operator process's alone.
 use std::{
     fs::OpenOptions,
     path::{Path, PathBuf},
@@ -17,6 +18,12 @@ pub struct Operator {
     pub kills: u32,
     /// Exits the run did not cause (e.g. a start that failed on an injected fault).
     pub exits: u32,
+    /// RUST_LOG of the child.
+    pub log_filter: String,
+    /// Extra environment of the child (e.g. static credentials).
+    pub envs: Vec<(String, String)>,
+    /// A command the binary runs under, e.g. `heaptrack -o FILE`.
+    pub wrapper: Vec<String>,
 }
 
 impl Operator {
@@ -29,7 +36,34 @@ impl Operator {
             starts: 0,
             kills: 0,
             exits: 0,
+            log_filter: "info,kube=warn,hyper=warn".into(),
+            envs: Vec::new(),
+            wrapper: Vec::new(),
         }
+    }
+
+    /// The process ID of the running binary itself: the child, or under a wrapper the
+    /// descendant of the child that runs the binary (found through /proc).
+    pub fn pid(&self) -> Option<u32> {
+        let child = self.child.as_ref().and_then(Child::id)?;
+        if self.wrapper.is_empty() {
+            return Some(child);
+        }
+        let binary = std::fs::canonicalize(&self.binary).ok()?;
+        let mut todo = vec![child];
+        while let Some(pid) = todo.pop() {
+            if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary) {
+                return Some(pid);
+            }
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"));
+            todo.extend(
+                children
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+        None
     }
 
     pub fn start(&mut self) -> Result<(), String> {
@@ -39,11 +73,20 @@ impl Operator {
             .open(&self.log)
             .map_err(|e| format!("{}: {e}", self.log.display()))?;
         let err = file.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(&self.binary)
+        let mut command = match self.wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut c = Command::new(program);
+                c.args(wrapper_args).arg(&self.binary);
+                c
+            }
+            None => Command::new(&self.binary),
+        };
+        let child = command
             .arg("run")
             .args(&self.args)
-            .env("RUST_LOG", "info,kube=warn,hyper=warn")
+            .env("RUST_LOG", &self.log_filter)
             .env("RUST_BACKTRACE", "1")
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::from(file))
             .stderr(Stdio::from(err))
@@ -80,6 +123,25 @@ impl Operator {
 
     pub fn running(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// SIGTERM to the binary (behind the wrapper, if any), as a kubelet stops a pod: the
+    /// operator finishes in-flight reconciles and exits, then a wrapper such as a heap profiler
+    /// writes its data and exits too. SIGKILL to the child after `grace`.
+    pub async fn terminate(&mut self, grace: Duration) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await;
+        }
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if tokio::time::timeout(grace, child.wait()).await.is_err() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
     }
 
     /// Ends the process at the end of the run (not counted as a kill).

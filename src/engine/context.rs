@@ -146,8 +146,16 @@ impl<R: CloudResource> Context<R> {
         let gate = gates.get(uid)?;
         let now = Instant::now();
         let state_moved = gate.cloud_state.is_some()
-            && cloud_id.and_then(|id| self.snapshot.entry(id)).is_some_and(|e| {
-                e.listed_at > gate.closed_at && Some(R::cloud_state(&e.remote)) != gate.cloud_state
+            && cloud_id.is_some_and(|id| match self.snapshot.entry(id) {
+                Some(e) => {
+                    e.listed_at > gate.closed_at && Some(R::cloud_state(&e.remote)) != gate.cloud_state
+                }
+                // Gone from a listing made after the gate closed (e.g. a retried delete of a
+                // DELETE_FAILED resource went through): look now, not after the backoff.
+                None => self
+                    .snapshot
+                    .vanished_at(id)
+                    .is_some_and(|at| at > gate.closed_at),
             });
         if state_moved {
             gates.remove(uid);

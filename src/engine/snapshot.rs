@@ -23,13 +23,20 @@ pub struct Snapshot<T> {
     /// listed or read earlier is stale for every object (a Retain untag followed by an
     /// adoption must not see the old owner tag).
     mutated: RwLock<HashMap<String, Instant>>,
+    /// When a listing last found each resource gone (kept for a while): a gate held on a
+    /// resource's state reopens when the resource disappears, not only when its state moves.
+    vanished: RwLock<HashMap<String, Instant>>,
 }
+
+/// How long a disappearance is remembered.
+const VANISHED_TTL: Duration = Duration::from_secs(600);
 
 impl<T> Default for Snapshot<T> {
     fn default() -> Self {
         Self {
             entries: RwLock::new(HashMap::new()),
             mutated: RwLock::new(HashMap::new()),
+            vanished: RwLock::new(HashMap::new()),
         }
     }
 }
@@ -56,6 +63,13 @@ impl<T: Clone + PartialEq> Snapshot<T> {
     pub fn entry(&self, id: &str) -> Option<Entry<T>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries.get(id).cloned()
+    }
+
+    /// When a listing found `id` gone, if it did within the last minutes and it has not
+    /// reappeared since.
+    pub fn vanished_at(&self, id: &str) -> Option<Instant> {
+        let vanished = self.vanished.read().unwrap_or_else(|e| e.into_inner());
+        vanished.get(id).copied()
     }
 
     /// Records that the operator just changed cloud resource `id`.
@@ -95,9 +109,12 @@ impl<T: Clone + PartialEq> Snapshot<T> {
             );
         }
         let mut mutated = self.mutated.write().unwrap_or_else(|e| e.into_inner());
+        let mut vanished = self.vanished.write().unwrap_or_else(|e| e.into_inner());
+        vanished.retain(|id, at| at.elapsed() < VANISHED_TTL && !seen.contains(id));
         for id in previous_ids {
             if !seen.contains(id) && entries.remove(id).is_some() {
                 mutated.remove(id);
+                vanished.insert(id.clone(), listed_at);
                 changed.push(id.clone());
             }
         }
@@ -147,6 +164,18 @@ mod tests {
         );
         assert_eq!(second, vec!["c".to_string(), "b".to_string()]);
         assert_eq!(snap.len(), 2);
+    }
+
+    #[test]
+    fn a_disappearance_is_remembered_until_the_resource_shows_again() {
+        let snap = Snapshot::default();
+        snap.replace(&[], vec![("a".into(), 1)], Instant::now());
+        assert_eq!(snap.vanished_at("a"), None);
+        let gone_at = Instant::now();
+        snap.replace(&["a".into()], vec![], gone_at);
+        assert_eq!(snap.vanished_at("a"), Some(gone_at));
+        snap.replace(&[], vec![("a".into(), 1)], Instant::now());
+        assert_eq!(snap.vanished_at("a"), None, "listed again");
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub struct TagsBody {
 }
 
 /// `NotebookResp`: returned by create, show, update, delete, start, stop and list.
+///
+/// Only the fields the operator reads are kept; every other field of the answer (the image's
+/// catalogue entry, the auth token, user, affinity, billing, action progress, ...) is skipped
+/// while reading. The drift snapshot holds one of these per notebook the operator owns, so at
+/// 10,000 notebooks each unread field cost megabytes (benches/README.md, Memory).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Notebook {
@@ -50,15 +55,10 @@ pub struct Notebook {
     #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub status: String,
     pub fail_reason: Option<String>,
-    #[serde(deserialize_with = "crate::cloud::de::nullable")]
-    pub action_progress: Vec<ActionProgress>,
     pub flavor: Option<String>,
-    pub custom_spec: Option<CustomSpec>,
-    pub image: Option<Image>,
+    pub image: Option<NotebookImage>,
     pub lease: Option<Lease>,
     pub pool: Option<PoolRef>,
-    /// The notebook auth token; never log it.
-    pub token: Option<String>,
     pub url: Option<String>,
     pub ip: Option<String>,
     #[serde(deserialize_with = "crate::cloud::de::nullable")]
@@ -66,28 +66,17 @@ pub struct Notebook {
     pub volume: Option<VolumeInfo>,
     #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub data_volumes: Vec<DataVolume>,
-    pub workspace_id: Option<String>,
-    pub feature: Option<String>,
-    #[serde(deserialize_with = "crate::cloud::de::nullable")]
-    pub billing_items: Vec<String>,
-    pub user: Option<Value>,
-    pub user_id: Option<String>,
-    pub affinity: Option<Value>,
-    pub run_user: Option<Value>,
-    /// `connect_cidrs` is a string here and a list in requests, so this stays free-form.
-    pub user_vpc: Option<Value>,
-    pub is_need_credentials: Option<bool>,
-    pub jupyter_version: Option<String>,
     #[serde(deserialize_with = "crate::cloud::de::nullable")]
     pub tags: Vec<Tag>,
 }
 
+/// A notebook's `image`: only its ID is compared with the spec (the full catalogue entry is
+/// `Image`, from the images API).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct ActionProgress {
-    pub step: Option<i64>,
-    pub status: Option<String>,
-    pub description: Option<String>,
+pub struct NotebookImage {
+    #[serde(deserialize_with = "crate::cloud::de::nullable")]
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -187,21 +176,12 @@ pub struct Endpoint {
     pub key_pair_names: Vec<String>,
 }
 
-/// `VolumeRes`: the notebook's main storage as reported.
+/// `VolumeRes`: the notebook's main storage as reported; only what the operator reads (its
+/// size, for a volume grown in the spec), as for `Notebook`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct VolumeInfo {
-    pub id: Option<String>,
-    pub category: Option<String>,
-    pub ownership: Option<String>,
     pub capacity: Option<i64>,
-    pub mount_path: Option<String>,
-    pub status: Option<String>,
-    pub uri: Option<String>,
-    pub read_only: Option<bool>,
-    pub dew_secret_name: Option<String>,
-    pub evs_sku_code: Option<String>,
-    pub mount_type: Option<String>,
 }
 
 /// `VolumeMountRequest`: storage in create/update requests.
