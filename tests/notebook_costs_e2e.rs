@@ -7,6 +7,7 @@ mod notebook_support;
 mod support;
 
 use kube::{Api, ResourceExt, api::ListParams};
+use modelarts_emulator::{FaultAction, FaultRule};
 use modelarts_operator::{api::notebook::Notebook, engine::identity::CLOUD_ID_ANNOTATION};
 use serde_json::json;
 use std::{collections::BTreeMap, time::Duration};
@@ -127,5 +128,57 @@ async fn many_notebooks_read_their_state_after_the_create_from_shared_listings()
     assert!(
         gets + lists <= N / 5,
         "{gets} GETs and {lists} list pages for {N} notebooks: {calls:?}"
+    );
+}
+
+/// A listing another object asked for while this one's first tag write was still on its way
+/// shows the notebook without tags; taken as fresh, it made the reconcile send the tags again
+/// (66 extra tag writes per 1,000 notebooks at the shipped --rate 20). Failed before the tag
+/// write marked the resource changed after its answer too.
+#[tokio::test]
+async fn a_listing_taken_during_the_first_tag_write_does_not_send_the_tags_again() {
+    const TAGS: &str = "/v1/{project_id}/notebooks/{id}/tags/create";
+    let env = Env::start_with(|c| c.poll_interval = Duration::from_secs(3600)).await;
+    env.cloud.add_fault(FaultRule {
+        method: Some("POST".into()),
+        path: TAGS.into(),
+        action: FaultAction::Latency { millis: 2000 },
+        times: Some(1),
+    });
+    let api: Api<Notebook> = env.api();
+    api.create(
+        &Default::default(),
+        &notebook_support::notebook("nb-slow", json!({})),
+    )
+    .await
+    .expect("applied");
+    // nb-slow's tag write is held; nb-fast's read of its own state lists both meanwhile.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while env.cloud.call_count("POST", TAGS) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no tag write sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    api.create(
+        &Default::default(),
+        &notebook_support::notebook("nb-fast", json!({})),
+    )
+    .await
+    .expect("applied");
+    for name in ["nb-slow", "nb-fast"] {
+        env.wait_for::<Notebook>(name, Duration::from_secs(30), "Ready", notebook_support::ready)
+            .await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let project = modelarts_emulator::DEFAULT_PROJECT_ID;
+    assert_eq!(
+        env.cloud.notebook_count(project),
+        2,
+        "one cloud notebook per object"
+    );
+    assert_eq!(
+        env.cloud.call_count("POST", TAGS),
+        2,
+        "one tag write per notebook: {:?}",
+        env.cloud.call_counts()
     );
 }

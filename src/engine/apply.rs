@@ -149,13 +149,19 @@ pub async fn run<R: CloudResource>(
             status.set_managed_tag_keys(widened);
             writer.write(status).await?;
         }
+        // Marked before and after each call: a listing taken while a (rate-limited) tag
+        // write is on its way may not show it, and must not be read as fresh afterwards.
         if !plan.remove.is_empty() {
             changing(ctx, &uid, &id);
-            obj.remove_tags(&cx, &id, &plan.remove).await?;
+            let removed = obj.remove_tags(&cx, &id, &plan.remove).await;
+            changing(ctx, &uid, &id);
+            removed?;
         }
         if !plan.upsert.is_empty() {
             changing(ctx, &uid, &id);
-            obj.add_tags(&cx, &id, &plan.upsert).await?;
+            let added = obj.add_tags(&cx, &id, &plan.upsert).await;
+            changing(ctx, &uid, &id);
+            added?;
         }
         // The first tags of a resource just created are part of its Created Event.
         if !plan.is_empty() && !created {
