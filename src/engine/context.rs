@@ -94,7 +94,24 @@ pub struct Context<R: CloudResource> {
     gates: Mutex<HashMap<String, Gate>>,
     touched: Mutex<HashMap<String, Instant>>,
     /// Creates this process saw answered and recorded (see [`Context::created`]).
-    created: Mutex<HashMap<String, Created>>,
+    created: Mutex<CreatedLog>,
+}
+
+/// The creates recorded, by object UID. Pruned of expired records only when it has doubled
+/// since the last pruning: a burst of creates would otherwise scan the whole table on each one.
+#[derive(Debug)]
+struct CreatedLog {
+    by_uid: HashMap<String, Created>,
+    prune_at: usize,
+}
+
+impl Default for CreatedLog {
+    fn default() -> Self {
+        Self {
+            by_uid: HashMap::new(),
+            prune_at: 1024,
+        }
+    }
 }
 
 /// A create this process recorded: its marker's token and the ID it made.
@@ -128,7 +145,7 @@ impl<R: CloudResource> Context<R> {
             demand: Default::default(),
             gates: Mutex::new(HashMap::new()),
             touched: Mutex::new(HashMap::new()),
-            created: Mutex::new(HashMap::new()),
+            created: Mutex::new(CreatedLog::default()),
         }
     }
 
@@ -203,15 +220,15 @@ impl<R: CloudResource> Context<R> {
         touched.get(uid).copied()
     }
 
-    /// Forgets per-object state once the object is gone.
     /// Records that the create licensed by the marker `token` made `id` and that this is now
     /// stored in the object (its annotation or status was written).
     pub fn created(&self, uid: &str, token: &str, id: &str) {
-        let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
-        if created.len() >= 1024 {
-            created.retain(|_, c| c.at.elapsed() < CREATED_MEMORY);
+        let mut log = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        if log.by_uid.len() >= log.prune_at {
+            log.by_uid.retain(|_, c| c.at.elapsed() < CREATED_MEMORY);
+            log.prune_at = (log.by_uid.len() * 2).max(1024);
         }
-        created.insert(
+        log.by_uid.insert(
             uid.to_string(),
             Created {
                 token: token.to_string(),
@@ -225,16 +242,21 @@ impl<R: CloudResource> Context<R> {
     /// in the object within the last minute: a copy still carrying that marker is older than
     /// the object's latest state (the cache lags), not an uncertain create.
     pub fn created_by(&self, uid: &str, token: &str) -> Option<String> {
-        let created = self.created.lock().unwrap_or_else(|e| e.into_inner());
-        created
+        let log = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        log.by_uid
             .get(uid)
             .filter(|c| c.token == token && c.at.elapsed() < CREATED_MEMORY)
             .map(|c| c.id.clone())
     }
 
+    /// Forgets per-object state once the object is gone.
     pub fn forget(&self, uid: &str) {
         self.demand.done(uid);
-        self.created.lock().unwrap_or_else(|e| e.into_inner()).remove(uid);
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_uid
+            .remove(uid);
         self.open_gate(uid);
         self.backoff.reset(uid);
         let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());

@@ -20,7 +20,7 @@ use std::{
 /// How long an object waits for a listing before it reads alone.
 const MAX_WAIT: Duration = Duration::from_secs(10);
 /// How long the first waiter waits for others to make a listing worth its pages.
-pub const GATHER: Duration = Duration::from_secs(1);
+const GATHER: Duration = Duration::from_secs(1);
 /// The shortest pause between two listings on demand.
 const MIN_SPACING: Duration = Duration::from_millis(250);
 
@@ -195,7 +195,8 @@ impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
         state.waiting.remove(uid).is_some()
     }
 
-    pub fn waiting(&self) -> usize {
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).waiting.len()
     }
 }
