@@ -76,6 +76,41 @@ async fn one_notebook_costs_three_cloud_calls_and_five_kubernetes_writes_from_ap
     assert_eq!(writes, 5, "Kubernetes writes by the operator, Events included");
 }
 
+/// A notebook applied after the operator started has no resource from before to find, however
+/// long it waited for its first create: no search by owner tag. Failed before the engine knew
+/// when it started: every notebook older than the create grace listed by tag first, which under
+/// load (a 600-notebook burst past the 20 s grace) added a list call to most of them.
+#[tokio::test]
+async fn a_notebook_applied_after_the_start_is_not_searched_for_by_tag_before_its_create() {
+    let env = Env::start_with(|c| {
+        c.poll_interval = Duration::from_secs(3600);
+        // Every object counts as older than the grace.
+        c.engine.create_grace = Duration::ZERO;
+    })
+    .await;
+    // Past the clock slack the engine allows the apiserver's timestamps.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let nb = notebook_support::notebook("nb-late", json!({}));
+    env.apply(&nb).await;
+    env.wait_for::<Notebook>(
+        "nb-late",
+        Duration::from_secs(30),
+        "Ready",
+        notebook_support::ready,
+    )
+    .await;
+    let project = modelarts_emulator::DEFAULT_PROJECT_ID;
+    assert_eq!(env.cloud.notebook_count(project), 1, "one cloud notebook");
+    let calls = env.cloud.call_counts();
+    let count = |route: &str| calls.get(route).copied().unwrap_or(0);
+    assert_eq!(count("POST /v1/{project_id}/notebooks"), 1, "{calls:?}");
+    assert_eq!(
+        count("GET /v1/{project_id}/notebooks") + count("GET /v1/{project_id}/notebooks/{id}"),
+        1,
+        "one read after the create and no search by tag before it: {calls:?}"
+    );
+}
+
 /// Many notebooks at once: their state after the create comes from listings shared by all of
 /// them, not a GET each. Failed before `demand` gathered waiters: once the snapshot held more
 /// than one page, a reconcile found nobody else waiting and read alone (2.8 calls per notebook
@@ -84,6 +119,9 @@ async fn one_notebook_costs_three_cloud_calls_and_five_kubernetes_writes_from_ap
 async fn many_notebooks_read_their_state_after_the_create_from_shared_listings() {
     const N: usize = 600;
     let env = Env::start_with(|c| c.poll_interval = Duration::from_secs(3600)).await;
+    // Applied after the start (past the clock slack): a burst that outlasts the create grace
+    // must not search by tag before each create (see the test above), only read after it.
+    tokio::time::sleep(Duration::from_secs(4)).await;
     let api: Api<Notebook> = env.api();
     let apply = (0..N).map(|i| {
         let api = api.clone();

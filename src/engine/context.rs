@@ -95,6 +95,9 @@ pub struct Context<R: CloudResource> {
     touched: Mutex<HashMap<String, Instant>>,
     /// Creates this process saw answered and recorded (see [`Context::created`]).
     created: Mutex<CreatedLog>,
+    /// When this controller started (wall clock, ms). It starts once this replica leads, so
+    /// an object made later had no earlier operator that could have created for it.
+    pub started_ms: i64,
 }
 
 /// The creates recorded, by object UID. Pruned of expired records only when it has doubled
@@ -146,6 +149,7 @@ impl<R: CloudResource> Context<R> {
             gates: Mutex::new(HashMap::new()),
             touched: Mutex::new(HashMap::new()),
             created: Mutex::new(CreatedLog::default()),
+            started_ms: jiff::Timestamp::now().as_millisecond(),
         }
     }
 

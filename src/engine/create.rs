@@ -243,10 +243,14 @@ pub async fn confirm_or_create<R: CloudResource>(
 }
 
 /// Before a first create of an object that may have lived before (older than the create
-/// grace): a resource carrying its owner tag, where the kind's API can filter by tag.
+/// grace, and made before this controller started): a resource carrying its owner tag, where
+/// the kind's API can filter by tag. An object made after the start can only have resources
+/// this process created, and those it records (marker, cloud ID) before anything else.
 async fn owned_elsewhere<R: CloudResource>(obj: &R, cx: &Cx<'_, R>) -> Result<Option<R::Remote>> {
     let young = obj.meta().creation_timestamp.as_ref().is_none_or(|t| {
-        jiff::Timestamp::now().duration_since(t.0).unsigned_abs() < cx.ctx.config.create_grace
+        // The slack covers the apiserver's clock running ahead of ours.
+        let after_start = t.0.as_millisecond() > cx.ctx.started_ms + CLOCK_SLACK_MS;
+        after_start || jiff::Timestamp::now().duration_since(t.0).unsigned_abs() < cx.ctx.config.create_grace
     });
     if young {
         return Ok(None);

@@ -2,11 +2,12 @@
 //! creates every object needs its cloud state read once more (the create answer says
 //! `CREATING`); one paged listing answers 200 of them per call. A reconcile that finds no fresh
 //! snapshot entry asks here and returns without writing anything. The poller lists as soon as
-//! as many objects wait as the listing has pages (spaced so listings take at most half the
-//! time) and wakes them; their next pass reads the fresh entry. Fewer waiters than that after
-//! [`GATHER`] are released to read alone: a listing would cost more than their GETs. A listing
-//! is as good as a GET for freshness (it starts after the request); a resource the listing
-//! does not show is read by GET as before, so nothing is concluded from a listing's silence.
+//! [`WAITERS_PER_PAGE`] objects per page of the listing wait (spaced so listings take at most
+//! half the time) and wakes them; their next pass reads the fresh entry. After [`GATHER`] it
+//! lists for as many waiters as pages; fewer are released to read alone, a listing would cost
+//! more than their GETs. A listing is as good as a GET for freshness (it starts after the
+//! request); a resource the listing does not show is read by GET as before, so nothing is
+//! concluded from a listing's silence.
 use kube::runtime::reflector::ObjectRef;
 use std::{
     collections::HashMap,
@@ -21,6 +22,9 @@ use std::{
 const MAX_WAIT: Duration = Duration::from_secs(10);
 /// How long the first waiter waits for others to make a listing worth its pages.
 const GATHER: Duration = Duration::from_secs(1);
+/// Waiters each page must serve before a listing starts without gathering: the budget
+/// is 0.2 reads per object after its create, and a slower machine must not spend more.
+const WAITERS_PER_PAGE: usize = 8;
 /// The shortest pause between two listings on demand.
 const MIN_SPACING: Duration = Duration::from_millis(250);
 
@@ -106,7 +110,8 @@ impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
     }
 
     /// Resolves when objects wait: [`Wanted::List`] once a listing pays for its pages (no
-    /// sooner than the spacing allows), [`Wanted::Release`] when too few waited [`GATHER`].
+    /// sooner than the spacing allows), [`Wanted::Release`] when fewer than its pages waited
+    /// [`GATHER`].
     /// Cancel safe: it decides, the poller acts.
     pub async fn wanted(&self) -> Wanted {
         loop {
@@ -136,7 +141,11 @@ impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
         let Some(oldest) = unserved().map(|w| w.since).min() else {
             return (None, None);
         };
-        if unserved().count() >= state.pages {
+        let count = unserved().count();
+        let gathering = (oldest + GATHER)
+            .checked_duration_since(now)
+            .filter(|l| !l.is_zero());
+        if count >= state.pages * WAITERS_PER_PAGE || (count >= state.pages && gathering.is_none()) {
             let spacing = MIN_SPACING.max(state.last_took);
             let wait = state
                 .last_started
@@ -144,9 +153,9 @@ impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
                 .filter(|w| !w.is_zero());
             return (Some(Wanted::List), wait);
         }
-        match (oldest + GATHER).checked_duration_since(now) {
-            Some(left) if !left.is_zero() => (None, Some(left)),
-            _ => (Some(Wanted::Release), None),
+        match gathering {
+            Some(left) => (None, Some(left)),
+            None => (Some(Wanted::Release), None),
         }
     }
 
@@ -239,18 +248,30 @@ mod tests {
     }
 
     #[test]
-    fn as_many_waiters_as_pages_are_listed_for_at_once() {
+    fn eight_waiters_a_page_are_listed_for_at_once_as_many_as_pages_after_gathering() {
         let demand = served();
         for name in ["a", "b", "c"] {
             assert!(demand.defer(name, obj(name), 3));
         }
-        assert_eq!(demand.decide(Instant::now()), (Some(Wanted::List), None));
-        let started = demand.started();
-        assert_eq!(demand.finished(started).len(), 3);
+        let now = Instant::now();
         assert!(
-            demand.defer("d", obj("d"), 1),
-            "a one-page listing serves one object"
+            matches!(demand.decide(now), (None, Some(_))),
+            "three waiters for three pages gather others first"
         );
+        assert_eq!(demand.decide(now + GATHER), (Some(Wanted::List), None));
+        let names: Vec<String> = (0..3 * WAITERS_PER_PAGE).map(|i| format!("w{i}")).collect();
+        for name in &names {
+            assert!(demand.defer(name, obj(name), 3));
+        }
+        assert!(
+            matches!(demand.decide(Instant::now()), (Some(Wanted::List), None)),
+            "eight waiters a page pay for a listing at once"
+        );
+        let started = demand.started();
+        assert_eq!(demand.finished(started).len(), names.len() + 3);
+        for name in &names {
+            assert!(demand.defer(&format!("next-{name}"), obj(name), 3));
+        }
         assert!(
             matches!(demand.decide(Instant::now()), (Some(Wanted::List), Some(_))),
             "the next listing waits out the spacing"
