@@ -220,3 +220,44 @@ async fn a_listing_taken_during_the_first_tag_write_does_not_send_the_tags_again
         env.cloud.call_counts()
     );
 }
+
+/// A Ready notebook at rest costs no Kubernetes write, however often it is resynced: nothing in
+/// its status changes. Failed while `lastSyncTime` moved whenever it was older than half the
+/// resync (a heartbeat write per object every 5 minutes at the shipped 10-minute resync; 4,831
+/// writes in the 10 minutes after a restart with 10,000 notebooks).
+#[tokio::test]
+async fn a_ready_notebook_at_rest_is_not_written_by_its_resyncs() {
+    let env = Env::start_with(|c| {
+        c.poll_interval = Duration::from_secs(3600);
+        c.engine.resync = Duration::from_secs(2);
+    })
+    .await;
+    let nb = notebook_support::notebook("nb-rest", json!({}));
+    env.apply(&nb).await;
+    env.wait_for::<Notebook>(
+        "nb-rest",
+        Duration::from_secs(30),
+        "Ready",
+        notebook_support::ready,
+    )
+    .await;
+    // Let the writes that follow Ready land, then count over several resyncs.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Reconcile passes of any outcome, from the operator's own counter.
+    let reconciled = || -> f64 {
+        env.metrics
+            .encode()
+            .lines()
+            .filter(|l| l.starts_with("modelarts_operator_reconciles_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let (before, passes_before) = (env.kube.resource_version(), reconciled());
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let passes = reconciled() - passes_before;
+    assert!(passes >= 2.0, "resynced at least twice in 7 s: {passes} passes");
+    let writes = env.kube.resource_version() - before;
+    assert_eq!(writes, 0, "Kubernetes writes at rest over {passes} resyncs");
+    let project = modelarts_emulator::DEFAULT_PROJECT_ID;
+    assert_eq!(env.cloud.notebook_count(project), 1, "one cloud notebook");
+}

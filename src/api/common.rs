@@ -259,7 +259,8 @@ pub struct CloudStatus {
     /// The `metadata.generation` the status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// When the operator last compared the cloud resource with the spec (RFC 3339).
+    /// When the operator last recorded a change in this status (RFC 3339). A resync that finds
+    /// nothing new leaves it alone, so a resource at rest costs no write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub last_sync_time: Option<String>,

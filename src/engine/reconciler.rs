@@ -168,7 +168,7 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
     };
     conditions::set_progress(status.conditions_mut(), outcome, generation, &now);
     status.set_observed_generation(generation);
-    refresh_sync_time(&mut status, &writer, &ctx, &now);
+    refresh_sync_time(&mut status, &writer, &now);
     writer.write(&status).await?;
     ctx.metrics.reconciled(R::KIND, outcome, started.elapsed());
     Ok(action)
@@ -273,19 +273,10 @@ fn resync_interval<R: CloudResource>(obj: &R, ctx: &Context<R>) -> std::time::Du
         .unwrap_or(ctx.config.resync)
 }
 
-/// Moves `lastSyncTime` only when status changes anyway or it is older than half the resync
-/// interval: bumping it on every pass would make every reconcile trigger the next one.
-fn refresh_sync_time<R: CloudResource>(
-    status: &mut R::Status,
-    writer: &StatusWriter<R>,
-    ctx: &Context<R>,
-    now: &Time,
-) {
-    let stale = status
-        .last_sync_time()
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        .is_none_or(|t| now.0.duration_since(t).unsigned_abs() >= ctx.config.resync / 2);
-    if stale || writer.differs(status) {
+/// Moves `lastSyncTime` only with a status write made anyway: a pass that finds nothing new
+/// writes nothing, so objects at rest (and a restart) cost no Kubernetes write.
+fn refresh_sync_time<R: CloudResource>(status: &mut R::Status, writer: &StatusWriter<R>, now: &Time) {
+    if writer.differs(status) {
         status.set_last_sync_time(Some(now.0.to_string()));
     }
 }
