@@ -293,6 +293,13 @@ async fn lookup<R: CloudResource>(obj: &R, cx: &Cx<'_, R>, id: &str) -> Result<O
     if defer_to_listing(obj, ctx) {
         return Err(Error::Deferred);
     }
+    tracing::debug!(
+        kind = R::KIND,
+        object = %obj.name_any(),
+        entry = ?ctx.snapshot.entry(id).map(|e| e.listed_at.elapsed()),
+        touched = ?ctx.last_touched(&uid).map(|t| t.elapsed()),
+        "reading alone"
+    );
     let read_at = Instant::now();
     let remote = obj.observe(cx, id).await?;
     // Only a settled state is kept: a transitional one must be read again on the next

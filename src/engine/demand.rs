@@ -1,11 +1,12 @@
 //! Reads on demand from the poller's listing instead of one GET per object. After a burst of
 //! creates every object needs its cloud state read once more (the create answer says
 //! `CREATING`); one paged listing answers 200 of them per call. A reconcile that finds no fresh
-//! snapshot entry asks here: when enough objects wait to pay for a listing, it returns without
-//! writing anything, the poller lists at once (spaced so listings take at most half the time)
-//! and wakes it, and its next pass reads the fresh entry. A listing is as good as a GET for
-//! freshness (it starts after the request); a resource the listing does not show is read by
-//! GET as before, so nothing is concluded from a listing's silence.
+//! snapshot entry asks here and returns without writing anything. The poller lists as soon as
+//! as many objects wait as the listing has pages (spaced so listings take at most half the
+//! time) and wakes them; their next pass reads the fresh entry. Fewer waiters than that after
+//! [`GATHER`] are released to read alone: a listing would cost more than their GETs. A listing
+//! is as good as a GET for freshness (it starts after the request); a resource the listing
+//! does not show is read by GET as before, so nothing is concluded from a listing's silence.
 use kube::runtime::reflector::ObjectRef;
 use std::{
     collections::HashMap,
@@ -18,6 +19,8 @@ use std::{
 
 /// How long an object waits for a listing before it reads alone.
 const MAX_WAIT: Duration = Duration::from_secs(10);
+/// How long the first waiter waits for others to make a listing worth its pages.
+pub const GATHER: Duration = Duration::from_secs(1);
 /// The shortest pause between two listings on demand.
 const MIN_SPACING: Duration = Duration::from_millis(250);
 
@@ -32,6 +35,17 @@ struct State<R: kube::Resource<DynamicType = ()>> {
     waiting: HashMap<String, Waiter<R>>,
     last_started: Option<Instant>,
     last_took: Duration,
+    /// Pages of a full listing, as the last waiter counted them.
+    pages: usize,
+}
+
+/// What the poller is asked to do by [`Demand::wanted`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wanted {
+    /// List now: enough objects wait to pay for it.
+    List,
+    /// Too few waited for [`GATHER`]: wake them to read alone ([`Demand::release`]).
+    Release,
 }
 
 pub struct Demand<R: kube::Resource<DynamicType = ()>> {
@@ -48,6 +62,7 @@ impl<R: kube::Resource<DynamicType = ()>> Default for Demand<R> {
                 waiting: HashMap::new(),
                 last_started: None,
                 last_took: Duration::ZERO,
+                pages: 1,
             }),
             wanted: tokio::sync::Notify::new(),
             served: AtomicBool::new(false),
@@ -56,25 +71,21 @@ impl<R: kube::Resource<DynamicType = ()>> Default for Demand<R> {
 }
 
 impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
-    /// True when the object `uid` should wait for the next listing instead of reading alone:
-    /// a listing is due anyway, or enough objects wait to pay for its `pages`. False once a
-    /// listing after its request did not bring a fresh entry, or after [`MAX_WAIT`].
+    /// True when the object `uid` should wait for the next listing instead of reading alone
+    /// (a full listing has `pages` pages). False once a listing after its request, or the
+    /// release of too few waiters, did not bring a fresh entry, or after [`MAX_WAIT`].
     pub fn defer(&self, uid: &str, obj: ObjectRef<R>, pages: usize) -> bool {
         if !self.served.load(Ordering::Relaxed) {
             return false;
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.pages = pages.max(1);
         if let Some(w) = state.waiting.get(uid) {
             if w.served || w.since.elapsed() > MAX_WAIT {
                 state.waiting.remove(uid);
                 return false;
             }
             return true;
-        }
-        let pending = state.waiting.values().filter(|w| !w.served).count();
-        // A listing of `pages` pages is worth it once it answers more objects than it costs.
-        if pending + 1 < pages {
-            return false;
         }
         state.waiting.insert(
             uid.to_string(),
@@ -94,24 +105,61 @@ impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
         self.served.store(true, Ordering::Relaxed);
     }
 
-    /// Resolves when an object waits for a listing, no sooner than the spacing allows.
-    pub async fn wanted(&self) {
+    /// Resolves when objects wait: [`Wanted::List`] once a listing pays for its pages (no
+    /// sooner than the spacing allows), [`Wanted::Release`] when too few waited [`GATHER`].
+    /// Cancel safe: it decides, the poller acts.
+    pub async fn wanted(&self) -> Wanted {
         loop {
-            self.wanted.notified().await;
-            let wait = {
-                let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                if !state.waiting.values().any(|w| !w.served) {
-                    continue;
+            let (decision, wait) = self.decide(Instant::now());
+            match (decision, wait) {
+                (Some(decision), None) => return decision,
+                (Some(decision), Some(wait)) => {
+                    tokio::time::sleep(wait).await;
+                    return decision;
                 }
-                let spacing = MIN_SPACING.max(state.last_took);
-                state
-                    .last_started
-                    .map(|t| (t + state.last_took + spacing).saturating_duration_since(Instant::now()))
-                    .unwrap_or_default()
-            };
-            tokio::time::sleep(wait).await;
-            return;
+                (None, Some(wait)) => {
+                    tokio::select! {
+                        _ = self.wanted.notified() => {}
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+                (None, None) => self.wanted.notified().await,
+            }
         }
+    }
+
+    /// The decision at `now` and how long to wait: before acting (spacing), or before
+    /// deciding again (gathering).
+    fn decide(&self, now: Instant) -> (Option<Wanted>, Option<Duration>) {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let unserved = || state.waiting.values().filter(|w| !w.served);
+        let Some(oldest) = unserved().map(|w| w.since).min() else {
+            return (None, None);
+        };
+        if unserved().count() >= state.pages {
+            let spacing = MIN_SPACING.max(state.last_took);
+            let wait = state
+                .last_started
+                .map(|t| (t + state.last_took + spacing).saturating_duration_since(now))
+                .filter(|w| !w.is_zero());
+            return (Some(Wanted::List), wait);
+        }
+        match (oldest + GATHER).checked_duration_since(now) {
+            Some(left) if !left.is_zero() => (None, Some(left)),
+            _ => (Some(Wanted::Release), None),
+        }
+    }
+
+    /// Too few waited for a listing: they are marked served (their next miss reads alone)
+    /// and returned to be woken.
+    pub fn release(&self) -> Vec<ObjectRef<R>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut wake = Vec::new();
+        for w in state.waiting.values_mut().filter(|w| !w.served) {
+            w.served = true;
+            wake.push(w.obj.clone());
+        }
+        wake
     }
 
     /// A listing starts now.
@@ -174,14 +222,37 @@ mod tests {
     }
 
     #[test]
-    fn one_object_reads_alone_when_a_listing_costs_more_pages_than_objects_wait() {
+    fn too_few_waiters_for_a_listing_are_released_to_read_alone_after_gathering() {
         let demand = served();
-        assert!(!demand.defer("a", obj("a"), 3));
-        assert!(!demand.defer("b", obj("b"), 3));
-        assert_eq!(demand.waiting(), 0);
+        assert_eq!(demand.decide(Instant::now()), (None, None), "nobody waits");
+        assert!(demand.defer("a", obj("a"), 3));
+        let now = Instant::now();
         assert!(
-            demand.defer("a", obj("a"), 1),
+            matches!(demand.decide(now), (None, Some(left)) if left <= GATHER),
+            "one waiter for a three-page listing gathers others first"
+        );
+        assert_eq!(demand.decide(now + GATHER), (Some(Wanted::Release), None));
+        assert_eq!(demand.release(), vec![obj("a")]);
+        assert!(!demand.defer("a", obj("a"), 3), "released: it reads alone");
+        assert_eq!(demand.decide(Instant::now()), (None, None));
+    }
+
+    #[test]
+    fn as_many_waiters_as_pages_are_listed_for_at_once() {
+        let demand = served();
+        for name in ["a", "b", "c"] {
+            assert!(demand.defer(name, obj(name), 3));
+        }
+        assert_eq!(demand.decide(Instant::now()), (Some(Wanted::List), None));
+        let started = demand.started();
+        assert_eq!(demand.finished(started).len(), 3);
+        assert!(
+            demand.defer("d", obj("d"), 1),
             "a one-page listing serves one object"
+        );
+        assert!(
+            matches!(demand.decide(Instant::now()), (Some(Wanted::List), Some(_))),
+            "the next listing waits out the spacing"
         );
     }
 

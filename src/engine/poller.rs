@@ -5,6 +5,7 @@ use super::{
     apply::scope_of,
     backoff::jittered,
     context::{Context, ScopedClient},
+    demand::Wanted,
     identity::CLOUD_ID_ANNOTATION,
     resource::CloudResource,
     snapshot::Listing,
@@ -33,12 +34,23 @@ pub async fn run<R: CloudResource>(
 ) {
     let mut listed_by_scope: HashMap<String, Vec<String>> = HashMap::new();
     ctx.demand.serve();
+    let mut next_poll = tokio::time::Instant::now() + jittered(interval);
     loop {
-        // On its interval, or sooner when reconciles wait for a listing (`demand`).
-        tokio::select! {
-            _ = tokio::time::sleep(jittered(interval)) => {}
-            _ = ctx.demand.wanted() => {}
+        // On its interval, or sooner when reconciles wait for a listing (`demand`). Releasing
+        // waiters lists nothing, so it does not move the next poll.
+        let wanted = tokio::select! {
+            _ = tokio::time::sleep_until(next_poll) => None,
+            wanted = ctx.demand.wanted() => Some(wanted),
+        };
+        if wanted == Some(Wanted::Release) {
+            for obj in ctx.demand.release() {
+                if wake.send(obj).await.is_err() {
+                    return;
+                }
+            }
+            continue;
         }
+        next_poll = tokio::time::Instant::now() + jittered(interval);
         let started = ctx.demand.started();
         let objects = store.state();
         record_ready_gauge(&ctx, &objects);
