@@ -28,4 +28,4 @@ pub use client::{
 pub use credentials::{Credentials, SharedCredentials};
 pub use error::{Error, ErrorKind};
 pub use notebooks::Tag;
-pub use paging::{ListMeta, Page, PageRequest, list_all, list_all_continued};
+pub use paging::{ListMeta, Page, PageRequest, for_each_page, list_all, list_all_continued};

@@ -8,7 +8,7 @@ use reqwest::Method;
 
 use super::client::{Call, JSON, JSON_UTF8, ModelArtsClient, Query};
 use super::error::Error;
-use super::paging::{Page, PageRequest, list_all};
+use super::paging::{Page, PageRequest, for_each_page, list_all};
 
 impl NotebookFilter {
     fn query(&self) -> Query {
@@ -99,6 +99,17 @@ impl ModelArtsClient {
         page_size: u32,
     ) -> Result<Vec<Notebook>, Error> {
         list_all(page_size, |page| self.list_notebooks(filter, page)).await
+    }
+
+    /// Every notebook matching `filter`, `page_size` at a time, each page handed to `on_page`
+    /// as it arrives (nothing collected). Returns how many notebooks were read.
+    pub async fn for_each_notebook_page(
+        &self,
+        filter: &NotebookFilter,
+        page_size: u32,
+        on_page: impl FnMut(Vec<Notebook>),
+    ) -> Result<usize, Error> {
+        for_each_page(page_size, |page| self.list_notebooks(filter, page), on_page).await
     }
 
     /// `PUT /v1/{project_id}/notebooks/{id}` (a partial update; most fields need STOPPED).

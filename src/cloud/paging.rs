@@ -56,13 +56,30 @@ impl PageRequest {
 /// Fetch every record of an offset/limit list, `page_size` at a time.
 ///
 /// Stops at an empty page, a short page, or when `total` records have been read.
-pub async fn list_all<T, F, Fut>(page_size: u32, mut fetch: F) -> Result<Vec<T>, Error>
+pub async fn list_all<T, F, Fut>(page_size: u32, fetch: F) -> Result<Vec<T>, Error>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, Error>>,
+{
+    let mut items = Vec::new();
+    for_each_page(page_size, fetch, |page| items.extend(page)).await?;
+    Ok(items)
+}
+
+/// As [`list_all`], but hands each page to `on_page` as it arrives instead of collecting them:
+/// a caller that indexes the records (the drift poller) then holds one page at a time, not the
+/// whole listing beside its index. Returns the number of records read.
+pub async fn for_each_page<T, F, Fut>(
+    page_size: u32,
+    mut fetch: F,
+    mut on_page: impl FnMut(Vec<T>),
+) -> Result<usize, Error>
 where
     F: FnMut(PageRequest) -> Fut,
     Fut: Future<Output = Result<Page<T>, Error>>,
 {
     let page_size = page_size.max(1);
-    let mut items = Vec::new();
+    let mut read = 0usize;
     let mut offset: u32 = 0;
     for _ in 0..MAX_PAGES {
         let page = fetch(PageRequest {
@@ -71,14 +88,15 @@ where
         })
         .await?;
         let got = page.data.len();
-        items.extend(page.data);
+        read += got;
+        on_page(page.data);
         offset = offset.saturating_add(got as u32);
-        let reached_total = page.total.is_some_and(|total| items.len() as i64 >= total);
+        let reached_total = page.total.is_some_and(|total| read as i64 >= total);
         if got == 0 || got < page_size as usize || reached_total {
             break;
         }
     }
-    Ok(items)
+    Ok(read)
 }
 
 /// `metadata` of a K8s-style list.
@@ -161,6 +179,22 @@ mod tests {
         .await
         .expect("no error");
         assert_eq!((got, calls), (vec![1, 2], 1));
+    }
+
+    #[tokio::test]
+    async fn pages_are_handed_over_one_at_a_time_and_counted() {
+        let mut pages = Vec::new();
+        let read = for_each_page(
+            2,
+            |req| async move {
+                let data: Vec<u32> = (req.offset..5).take(req.limit as usize).collect();
+                Ok(page(data, Some(5)))
+            },
+            |p| pages.push(p),
+        )
+        .await
+        .expect("no error");
+        assert_eq!((read, pages), (5, vec![vec![0, 1], vec![2, 3], vec![4]]));
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use super::{
     demand::Wanted,
     identity::CLOUD_ID_ANNOTATION,
     resource::CloudResource,
+    snapshot::Listing,
 };
 use crate::api::{
     common::{CommonSpec, CommonStatus},
@@ -92,19 +93,34 @@ pub async fn run<R: CloudResource>(
         }
         let named: HashSet<&str> = by_id.keys().copied().collect();
         for (key, scoped) in scopes {
-            let listed_at = Instant::now();
-            let remotes = match R::list_all(&scoped.client, &named).await {
-                Ok(remotes) => remotes,
+            // Each page goes into the snapshot as it arrives: the poll holds one page, not the
+            // whole listing beside the snapshot it replaces.
+            let mut listing = Listing::new(Instant::now());
+            let listed = R::list_pages(&scoped.client, &named, &mut |page| {
+                let page = page.into_iter().map(|r| (R::remote_id(&r), r));
+                ctx.snapshot.page(&mut listing, page);
+            })
+            .await;
+            let previous = listed_by_scope.remove(&key).unwrap_or_default();
+            let (changed, ids) = match listed {
+                Ok(()) => ctx.snapshot.finish(listing, &previous),
                 Err(err) => {
                     tracing::warn!(kind = R::KIND, scope = %key, error = %err, "drift poll failed");
-                    continue;
+                    // The pages read before the failure are in the snapshot: their changes
+                    // still wake their objects. Nothing is concluded about the rest, and a
+                    // resource of the previous listing stays a candidate for vanishing.
+                    let (changed, mut ids) = listing.abandon();
+                    let shown: HashSet<&String> = ids.iter().collect();
+                    let unseen: Vec<String> = previous
+                        .iter()
+                        .filter(|id| !shown.contains(id))
+                        .cloned()
+                        .collect();
+                    ids.extend(unseen);
+                    (changed, ids)
                 }
             };
-            let listed: Vec<(String, R::Remote)> =
-                remotes.into_iter().map(|r| (R::remote_id(&r), r)).collect();
-            let ids: Vec<String> = listed.iter().map(|(id, _)| id.clone()).collect();
-            let previous = listed_by_scope.insert(key, ids).unwrap_or_default();
-            let changed = ctx.snapshot.replace(&previous, listed, listed_at);
+            listed_by_scope.insert(key, ids);
             if changed.is_empty() {
                 continue;
             }

@@ -50,7 +50,7 @@ pub trait CloudResource:
 
     /// Kind name for metrics, events and logs.
     const KIND: &'static str;
-    /// Objects per page of [`CloudResource::list_all`] when a listing returns the same view a
+    /// Objects per page of [`CloudResource::list_pages`] when a listing returns the same view a
     /// GET does (tags included), so reads of many objects can come from one listing
     /// (`engine::demand`); `None` where it does not.
     const READS_FROM_LISTING: Option<usize> = None;
@@ -142,11 +142,15 @@ pub trait CloudResource:
         id: &str,
         tags: &Tags,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// The cloud resources of this kind in the client's scope (paged) that the drift poller
-    /// watches: those carrying the owner tag, and those an object names in `named` (its recorded
-    /// ID or spec.resourceId: adoptions not tagged yet, ObserveOnly objects, untagged kinds).
-    fn list_all(
+    /// The cloud resources of this kind in the client's scope that the drift poller watches:
+    /// those carrying the owner tag, and those an object names in `named` (its recorded ID or
+    /// spec.resourceId: adoptions not tagged yet, ObserveOnly objects, untagged kinds). Handed to
+    /// `on_page` a page at a time as they are read, so the poller indexes each page and drops
+    /// it instead of holding the whole listing beside the snapshot. An error after some pages
+    /// leaves those pages delivered.
+    fn list_pages(
         cloud: &ModelArtsClient,
         named: &HashSet<&str>,
-    ) -> impl Future<Output = Result<Vec<Self::Remote>>> + Send;
+        on_page: &mut (dyn FnMut(Vec<Self::Remote>) + Send),
+    ) -> impl Future<Output = Result<()>> + Send;
 }

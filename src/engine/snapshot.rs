@@ -1,7 +1,7 @@
 //! The cloud-side snapshot: every cloud resource of one kind, listed on a jittered interval and
 //! indexed by ID, so drift is found without per-object polling and reconciles can skip a GET.
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::RwLock,
     time::{Duration, Instant},
 };
@@ -16,9 +16,38 @@ pub struct Entry<T> {
     pub read_for: Option<u64>,
 }
 
+/// One listing in progress: pages go in with [`Snapshot::page`], the end with
+/// [`Snapshot::finish`] (or, for a listing that failed part way, [`Listing::abandon`]).
+#[derive(Debug)]
+pub struct Listing {
+    listed_at: Instant,
+    seen: HashSet<String>,
+    changed: Vec<String>,
+}
+
+impl Listing {
+    /// A listing whose first request starts now-ish, at `listed_at`.
+    pub fn new(listed_at: Instant) -> Self {
+        Self {
+            listed_at,
+            seen: HashSet::new(),
+            changed: Vec::new(),
+        }
+    }
+
+    /// A listing that failed part way: nothing is concluded about resources it did not reach.
+    /// Returns the IDs its pages changed or added, and the IDs they showed.
+    pub fn abandon(self) -> (Vec<String>, Vec<String>) {
+        (self.changed, self.seen.into_iter().collect())
+    }
+}
+
 #[derive(Debug)]
 pub struct Snapshot<T> {
-    entries: RwLock<HashMap<String, Entry<T>>>,
+    /// Boxed: the table then holds a key and a pointer per slot, not an inline remote (about
+    /// 450 bytes for a notebook), so its spare capacity and the copy made while it grows cost
+    /// little at 10,000 entries.
+    entries: RwLock<HashMap<String, Box<Entry<T>>>>,
     /// When the operator last changed each cloud resource, whichever object did it: an entry
     /// listed or read earlier is stale for every object (a Retain untag followed by an
     /// adoption must not see the old owner tag).
@@ -62,7 +91,7 @@ impl<T: Clone + PartialEq> Snapshot<T> {
     /// The entry for `id`, however old (callers compare `listed_at` themselves).
     pub fn entry(&self, id: &str) -> Option<Entry<T>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries.get(id).cloned()
+        entries.get(id).map(|e| Entry::clone(e))
     }
 
     /// When a listing found `id` gone, if it did within the last minutes and it has not
@@ -86,28 +115,49 @@ impl<T: Clone + PartialEq> Snapshot<T> {
         listed: Vec<(String, T)>,
         listed_at: Instant,
     ) -> Vec<String> {
+        let mut listing = Listing::new(listed_at);
+        self.page(&mut listing, listed);
+        self.finish(listing, previous_ids).0
+    }
+
+    /// Applies one page of a listing started at `listing.listed_at`: its entries are the
+    /// snapshot's at once (a page at a time, so a poll never holds a whole listing beside the
+    /// snapshot); changed and new IDs are collected in `listing`.
+    pub fn page(&self, listing: &mut Listing, page: impl IntoIterator<Item = (String, T)>) {
+        let listed_at = listing.listed_at;
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        let mut changed = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (id, remote) in listed {
-            seen.insert(id.clone());
+        for (id, remote) in page {
             // A GET that started after this list began saw a newer state: keep it.
             if entries.get(&id).is_some_and(|e| e.listed_at > listed_at) {
+                listing.seen.insert(id);
                 continue;
             }
             let differs = entries.get(&id).is_none_or(|e| e.remote != remote);
             if differs {
-                changed.push(id.clone());
+                listing.changed.push(id.clone());
             }
             entries.insert(
-                id,
-                Entry {
+                id.clone(),
+                Box::new(Entry {
                     remote,
                     listed_at,
                     read_for: None,
-                },
+                }),
             );
+            listing.seen.insert(id);
         }
+    }
+
+    /// Ends a complete listing: IDs of `previous_ids` it did not show are gone. Returns the
+    /// IDs that changed, appeared or disappeared, and the IDs this listing showed (the next
+    /// listing's `previous_ids`).
+    pub fn finish(&self, listing: Listing, previous_ids: &[String]) -> (Vec<String>, Vec<String>) {
+        let Listing {
+            listed_at,
+            seen,
+            mut changed,
+        } = listing;
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         let mut mutated = self.mutated.write().unwrap_or_else(|e| e.into_inner());
         let mut vanished = self.vanished.write().unwrap_or_else(|e| e.into_inner());
         vanished.retain(|id, at| at.elapsed() < VANISHED_TTL && !seen.contains(id));
@@ -118,7 +168,7 @@ impl<T: Clone + PartialEq> Snapshot<T> {
                 changed.push(id.clone());
             }
         }
-        changed
+        (changed, seen.into_iter().collect())
     }
 
     /// Records what a GET that started at `read_at` returned: a listing of one. The reconcile
@@ -129,11 +179,11 @@ impl<T: Clone + PartialEq> Snapshot<T> {
         if entries.get(id).is_none_or(|e| e.listed_at <= read_at) {
             entries.insert(
                 id.to_string(),
-                Entry {
+                Box::new(Entry {
                     remote,
                     listed_at: read_at,
                     read_for: Some(reader),
-                },
+                }),
             );
         }
     }
@@ -164,6 +214,48 @@ mod tests {
         );
         assert_eq!(second, vec!["c".to_string(), "b".to_string()]);
         assert_eq!(snap.len(), 2);
+    }
+
+    #[test]
+    fn a_listing_taken_page_by_page_is_the_snapshot_as_each_page_lands() {
+        let snap = Snapshot::default();
+        snap.replace(
+            &[],
+            vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)],
+            Instant::now(),
+        );
+        let previous: Vec<String> = vec!["a".into(), "b".into(), "c".into()];
+        let mut listing = Listing::new(Instant::now());
+        snap.page(&mut listing, vec![("a".into(), 1), ("b".into(), 20)]);
+        assert_eq!(
+            snap.entry("b").map(|e| e.remote),
+            Some(20),
+            "in before the listing ends"
+        );
+        assert_eq!(snap.vanished_at("c"), None, "nothing concluded mid-listing");
+        snap.page(&mut listing, vec![("d".into(), 4)]);
+        let (changed, mut ids) = snap.finish(listing, &previous);
+        assert_eq!(changed, vec!["b".to_string(), "d".into(), "c".into()]);
+        ids.sort();
+        assert_eq!(ids, vec!["a".to_string(), "b".into(), "d".into()]);
+        assert!(snap.entry("c").is_none() && snap.vanished_at("c").is_some());
+    }
+
+    #[test]
+    fn a_listing_that_fails_part_way_keeps_its_pages_and_concludes_no_disappearance() {
+        let snap = Snapshot::default();
+        snap.replace(&[], vec![("a".into(), 1), ("b".into(), 2)], Instant::now());
+        let mut listing = Listing::new(Instant::now());
+        snap.page(&mut listing, vec![("a".into(), 10)]);
+        let (changed, ids) = listing.abandon();
+        assert_eq!((changed, ids), (vec!["a".to_string()], vec!["a".to_string()]));
+        assert_eq!(snap.entry("a").map(|e| e.remote), Some(10));
+        assert_eq!(
+            snap.entry("b").map(|e| e.remote),
+            Some(2),
+            "not reached, not gone"
+        );
+        assert_eq!(snap.vanished_at("b"), None);
     }
 
     #[test]

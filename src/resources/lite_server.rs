@@ -293,7 +293,11 @@ impl CloudResource for LiteServer {
             .map_err(Error::cloud("hyperinstances.tags.delete"))
     }
 
-    async fn list_all(cloud: &ModelArtsClient, _named: &HashSet<&str>) -> Result<Vec<Remote>> {
+    async fn list_pages(
+        cloud: &ModelArtsClient,
+        _named: &HashSet<&str>,
+        on_page: &mut (dyn FnMut(Vec<Remote>) + Send),
+    ) -> Result<()> {
         // Every server: ECS and BMS servers carry no tags to tell ours apart.
         let servers = cloud
             .list_all_servers(&ServerFilter::default(), PAGE)
@@ -318,6 +322,8 @@ impl CloudResource for LiteServer {
             };
             all.push(Remote::Supernode(Supernode { hyper, tags }));
         }
-        Ok(all)
+        // Servers and supernodes are few next to notebooks: the whole listing is one page.
+        on_page(all);
+        Ok(())
     }
 }

@@ -330,17 +330,23 @@ impl CloudResource for Notebook {
             .map_err(Error::cloud("notebooks.tags.delete"))
     }
 
-    async fn list_all(cloud: &ModelArtsClient, named: &HashSet<&str>) -> Result<Vec<Remote>> {
+    async fn list_pages(
+        cloud: &ModelArtsClient,
+        named: &HashSet<&str>,
+        on_page: &mut (dyn FnMut(Vec<Remote>) + Send),
+    ) -> Result<()> {
         // Only notebooks this operator owns or an object names matter for drift; keeping just
         // those keeps the snapshot small.
         let filter = NotebookFilter::default();
-        let all = cloud
-            .list_all_notebooks(&filter, PAGE)
+        cloud
+            .for_each_notebook_page(&filter, PAGE, |mut page| {
+                page.retain(|nb| {
+                    named.contains(nb.id.as_str()) || nb.tags.iter().any(|t| t.key == OWNER_TAG)
+                });
+                on_page(page)
+            })
             .await
             .map_err(Error::cloud("notebooks.list"))?;
-        Ok(all
-            .into_iter()
-            .filter(|nb| named.contains(nb.id.as_str()) || nb.tags.iter().any(|t| t.key == OWNER_TAG))
-            .collect())
+        Ok(())
     }
 }

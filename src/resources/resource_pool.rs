@@ -339,7 +339,11 @@ impl CloudResource for ResourcePool {
             .map_err(Error::cloud("pools.tags.delete"))
     }
 
-    async fn list_all(cloud: &ModelArtsClient, named: &HashSet<&str>) -> Result<Vec<Remote>> {
+    async fn list_pages(
+        cloud: &ModelArtsClient,
+        named: &HashSet<&str>,
+        on_page: &mut (dyn FnMut(Vec<Remote>) + Send),
+    ) -> Result<()> {
         // Two reads per poll however many pools: the (unpaged) pool list, and the tag filter
         // API for the pools this operator owns, which brings their tags along.
         let mut owned: std::collections::HashMap<String, Tags> = std::collections::HashMap::new();
@@ -372,24 +376,28 @@ impl CloudResource for ResourcePool {
             }
         }
         if owned.is_empty() && named.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let pools = cloud
             .list_pools(&PoolFilter::default())
             .await
             .map_err(Error::cloud("pools.list"))?;
-        Ok(pools
-            .into_iter()
-            .filter_map(|pool| {
-                // A named pool without the owner tag is not in the tag filter's answer: its
-                // tags are read when its object reconciles, so the entry carries none.
-                let tags = match owned.remove(&pool.metadata.name) {
-                    Some(tags) => tags,
-                    None if named.contains(pool.metadata.name.as_str()) => Tags::new(),
-                    None => return None,
-                };
-                Some(Remote { pool, tags })
-            })
-            .collect())
+        // Pools are few (one unpaged list): the whole listing is one page.
+        on_page(
+            pools
+                .into_iter()
+                .filter_map(|pool| {
+                    // A named pool without the owner tag is not in the tag filter's answer: its
+                    // tags are read when its object reconciles, so the entry carries none.
+                    let tags = match owned.remove(&pool.metadata.name) {
+                        Some(tags) => tags,
+                        None if named.contains(pool.metadata.name.as_str()) => Tags::new(),
+                        None => return None,
+                    };
+                    Some(Remote { pool, tags })
+                })
+                .collect(),
+        );
+        Ok(())
     }
 }
