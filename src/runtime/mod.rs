@@ -5,6 +5,7 @@ pub mod credentials;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod leader;
+pub mod memory;
 pub mod operator;
 pub mod run;
 pub mod server;

@@ -218,6 +218,7 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
     }
     let metrics = Metrics::default();
     let health = Health::default();
+    super::memory::spawn_trimmer();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("listen {}: {e}", args.listen))?;
