@@ -6,9 +6,15 @@
 mod notebook_support;
 mod support;
 
+use futures::StreamExt;
 use kube::{Api, ResourceExt, api::ListParams};
-use modelarts_emulator::{FaultAction, FaultRule};
-use modelarts_operator::{api::notebook::Notebook, engine::identity::CLOUD_ID_ANNOTATION};
+use modelarts_emulator::{DEFAULT_AK, DEFAULT_REGION, DEFAULT_SK, FaultAction, FaultRule};
+use modelarts_operator::{
+    api::notebook::Notebook,
+    cloud::{ClientConfig, Credentials, ModelArtsClient, notebooks::Tag},
+    engine::{identity::CLOUD_ID_ANNOTATION, tags::OWNER_TAG},
+    resources::notebook::plan::create_request,
+};
 use serde_json::json;
 use std::{collections::BTreeMap, time::Duration};
 use support::{Env, IMAGE, NS, condition};
@@ -260,4 +266,89 @@ async fn a_ready_notebook_at_rest_is_not_written_by_its_resyncs() {
     assert_eq!(writes, 0, "Kubernetes writes at rest over {passes} resyncs");
     let project = modelarts_emulator::DEFAULT_PROJECT_ID;
     assert_eq!(env.cloud.notebook_count(project), 1, "one cloud notebook");
+}
+
+/// A listing taken for objects waiting after their creates ends once it showed their notebooks:
+/// they are the newest, on its first page, however many notebooks the project holds. Failed
+/// while every listing on demand read all pages (at 10,000 notebooks, 50 pages to find a few
+/// hundred just created).
+#[tokio::test]
+async fn a_listing_for_waiting_notebooks_ends_once_it_showed_them() {
+    const OLDER: usize = 401;
+    const N: usize = 60;
+    let env = Env::without_operator().await;
+    // Another installation's notebooks, owner-tagged, older than ours: three pages with ours.
+    let other = other_installation(&env);
+    let seed = (0..OLDER).map(|i| {
+        let other = &other;
+        async move {
+            let nb = notebook_support::notebook(&format!("theirs-{i:04}"), json!({}));
+            let id = other
+                .create_notebook(&create_request(&nb, None))
+                .await
+                .expect("their notebook")
+                .id;
+            let tag = Tag {
+                key: OWNER_TAG.into(),
+                value: Some("another-installation".into()),
+            };
+            other
+                .create_notebook_tags(&id, &[tag], None)
+                .await
+                .expect("their owner tag");
+        }
+    });
+    futures::stream::iter(seed)
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    env.cloud.clear_stats();
+    let env = env.with_operator(|c| c.poll_interval = Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let api: Api<Notebook> = env.api();
+    let apply = (0..N).map(|i| {
+        let api = api.clone();
+        async move {
+            let nb = notebook_support::notebook(&format!("nb-{i:03}"), json!({}));
+            api.create(&Default::default(), &nb)
+                .await
+                .expect("notebook applied");
+        }
+    });
+    futures::future::join_all(apply).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let items = api.list(&ListParams::default()).await.expect("listed").items;
+        let ready = items.iter().filter(|nb| notebook_support::ready(nb)).count();
+        if ready == N {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "only {ready} of {N} Ready");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let project = modelarts_emulator::DEFAULT_PROJECT_ID;
+    assert_eq!(env.cloud.notebook_count(project), OLDER + N, "theirs kept, one each of ours");
+    let log = env.cloud.request_log();
+    let listings: Vec<&str> = log
+        .iter()
+        .filter(|e| e.route.as_deref() == Some("GET /v1/{project_id}/notebooks"))
+        .map(|e| e.query.as_str())
+        .collect();
+    assert!(!listings.is_empty(), "the state after the creates came from listings");
+    let later_pages: Vec<&&str> = listings
+        .iter()
+        .filter(|q| q.split('&').any(|p| p.starts_with("offset=") && p != "offset=0"))
+        .collect();
+    assert!(
+        later_pages.is_empty(),
+        "{} of {} list calls read past the first page: {later_pages:?}",
+        later_pages.len(),
+        listings.len()
+    );
+}
+
+fn other_installation(env: &Env) -> ModelArtsClient {
+    let mut config = ClientConfig::new(DEFAULT_REGION, modelarts_emulator::DEFAULT_PROJECT_ID);
+    config.endpoint = Some(env.cloud.base_url());
+    ModelArtsClient::new(config, Credentials::ak_sk(DEFAULT_AK, DEFAULT_SK)).expect("client")
 }

@@ -102,13 +102,13 @@ impl ModelArtsClient {
     }
 
     /// Every notebook matching `filter`, `page_size` at a time, each page handed to `on_page`
-    /// as it arrives (nothing collected). Returns how many notebooks were read.
+    /// as it arrives (nothing collected) until it breaks. Returns whether the listing ended.
     pub async fn for_each_notebook_page(
         &self,
         filter: &NotebookFilter,
         page_size: u32,
-        on_page: impl FnMut(Vec<Notebook>),
-    ) -> Result<usize, Error> {
+        on_page: impl FnMut(Vec<Notebook>) -> std::ops::ControlFlow<()>,
+    ) -> Result<bool, Error> {
         for_each_page(page_size, |page| self.list_notebooks(filter, page), on_page).await
     }
 

@@ -4,7 +4,7 @@
 //!   [`list_all_continued`];
 //! - the unpaged v2 pool list, which needs no helper.
 
-use std::future::Future;
+use std::{future::Future, ops::ControlFlow};
 
 use serde::Deserialize;
 
@@ -62,18 +62,23 @@ where
     Fut: Future<Output = Result<Page<T>, Error>>,
 {
     let mut items = Vec::new();
-    for_each_page(page_size, fetch, |page| items.extend(page)).await?;
+    for_each_page(page_size, fetch, |page| {
+        items.extend(page);
+        ControlFlow::Continue(())
+    })
+    .await?;
     Ok(items)
 }
 
 /// As [`list_all`], but hands each page to `on_page` as it arrives instead of collecting them:
 /// a caller that indexes the records (the drift poller) then holds one page at a time, not the
-/// whole listing beside its index. Returns the number of records read.
+/// whole listing beside its index. `on_page` can end the listing early (`Break`: it found what
+/// it looked for). Returns whether the listing reached its end.
 pub async fn for_each_page<T, F, Fut>(
     page_size: u32,
     mut fetch: F,
-    mut on_page: impl FnMut(Vec<T>),
-) -> Result<usize, Error>
+    mut on_page: impl FnMut(Vec<T>) -> ControlFlow<()>,
+) -> Result<bool, Error>
 where
     F: FnMut(PageRequest) -> Fut,
     Fut: Future<Output = Result<Page<T>, Error>>,
@@ -89,14 +94,17 @@ where
         .await?;
         let got = page.data.len();
         read += got;
-        on_page(page.data);
+        let flow = on_page(page.data);
         offset = offset.saturating_add(got as u32);
         let reached_total = page.total.is_some_and(|total| read as i64 >= total);
         if got == 0 || got < page_size as usize || reached_total {
-            break;
+            return Ok(true);
+        }
+        if flow.is_break() {
+            return Ok(false);
         }
     }
-    Ok(read)
+    Ok(true)
 }
 
 /// `metadata` of a K8s-style list.
@@ -190,11 +198,43 @@ mod tests {
                 let data: Vec<u32> = (req.offset..5).take(req.limit as usize).collect();
                 Ok(page(data, Some(5)))
             },
-            |p| pages.push(p),
+            |p| {
+                pages.push(p);
+                ControlFlow::Continue(())
+            },
         )
         .await
         .expect("no error");
-        assert_eq!((read, pages), (5, vec![vec![0, 1], vec![2, 3], vec![4]]));
+        assert_eq!((read, pages), (true, vec![vec![0, 1], vec![2, 3], vec![4]]));
+    }
+
+    #[tokio::test]
+    async fn a_listing_ends_early_when_its_reader_has_what_it_wanted() {
+        let mut calls = 0;
+        let mut pages = Vec::new();
+        let ended = for_each_page(
+            2,
+            |req| {
+                calls += 1;
+                async move {
+                    let data: Vec<u32> = (req.offset..9).take(req.limit as usize).collect();
+                    Ok(page(data, Some(9)))
+                }
+            },
+            |p| {
+                let found = p.contains(&3);
+                pages.push(p);
+                if found {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )
+        .await
+        .expect("no error");
+        assert_eq!((ended, calls), (false, 2), "stopped after the page holding 3");
+        assert_eq!(pages, vec![vec![0, 1], vec![2, 3]]);
     }
 
     #[tokio::test]

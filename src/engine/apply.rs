@@ -202,7 +202,7 @@ pub async fn run<R: CloudResource>(
     if created
         && matches!(readiness, Readiness::Progressing { .. })
         && R::READS_FROM_LISTING.is_some()
-        && defer_to_listing(obj, ctx)
+        && defer_to_listing(obj, ctx, &id)
     {
         return Err(Error::Deferred);
     }
@@ -215,13 +215,13 @@ pub async fn run<R: CloudResource>(
 
 /// True when the object should wait for the poller's next listing rather than read alone
 /// (`engine::demand`): for kinds whose listing is as good as a GET, when enough objects wait.
-fn defer_to_listing<R: CloudResource>(obj: &R, ctx: &Context<R>) -> bool {
+fn defer_to_listing<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str) -> bool {
     let Some(page) = R::READS_FROM_LISTING else {
         return false;
     };
     let pages = ctx.snapshot.len().div_ceil(page.max(1)).max(1);
-    ctx.demand
-        .defer(&obj.uid().unwrap_or_default(), ObjectRef::from_obj(obj), pages)
+    let uid = obj.uid().unwrap_or_default();
+    ctx.demand.defer(&uid, ObjectRef::from_obj(obj), id, pages)
 }
 
 /// Records that the operator is changing `id` now: snapshot entries and reads from before do
@@ -296,7 +296,7 @@ async fn lookup<R: CloudResource>(obj: &R, cx: &Cx<'_, R>, id: &str) -> Result<O
         }
         return Ok(Some(remote));
     }
-    if defer_to_listing(obj, ctx) {
+    if defer_to_listing(obj, ctx, id) {
         return Err(Error::Deferred);
     }
     tracing::debug!(

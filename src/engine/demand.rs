@@ -10,7 +10,7 @@
 //! concluded from a listing's silence.
 use kube::runtime::reflector::ObjectRef;
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{
         Mutex,
         atomic::{AtomicBool, Ordering},
@@ -34,6 +34,8 @@ const MIN_SPACING: Duration = Duration::from_millis(250);
 
 struct Waiter<R: kube::Resource<DynamicType = ()>> {
     obj: ObjectRef<R>,
+    /// The cloud resource it waits to see: a listing for waiters ends once it showed them all.
+    id: String,
     since: Instant,
     /// Set when a listing that started after `since` finished: the next miss reads by GET.
     served: bool,
@@ -79,10 +81,11 @@ impl<R: kube::Resource<DynamicType = ()>> Default for Demand<R> {
 }
 
 impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
-    /// True when the object `uid` should wait for the next listing instead of reading alone
-    /// (a full listing has `pages` pages). False once a listing after its request, or the
-    /// release of too few waiters, did not bring a fresh entry, or after [`MAX_WAIT`].
-    pub fn defer(&self, uid: &str, obj: ObjectRef<R>, pages: usize) -> bool {
+    /// True when the object `uid` should wait for the next listing to show its cloud resource
+    /// `id` instead of reading alone (a full listing has `pages` pages). False once a listing
+    /// after its request, or the release of too few waiters, did not bring a fresh entry, or
+    /// after [`MAX_WAIT`].
+    pub fn defer(&self, uid: &str, obj: ObjectRef<R>, id: &str, pages: usize) -> bool {
         if !self.served.load(Ordering::Relaxed) {
             return false;
         }
@@ -99,6 +102,7 @@ impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
             uid.to_string(),
             Waiter {
                 obj,
+                id: id.to_string(),
                 since: Instant::now(),
                 served: false,
             },
@@ -175,6 +179,18 @@ impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
         wake
     }
 
+    /// The cloud IDs the objects waiting now want to see: a listing on demand can end once
+    /// it showed them all (they were created last, so a newest-first listing shows them first).
+    pub fn sought(&self) -> HashSet<String> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state
+            .waiting
+            .values()
+            .filter(|w| !w.served)
+            .map(|w| w.id.clone())
+            .collect()
+    }
+
     /// A listing starts now.
     pub fn started(&self) -> Instant {
         let now = Instant::now();
@@ -232,14 +248,14 @@ mod tests {
     #[test]
     fn without_a_poller_every_object_reads_alone() {
         let demand = Demand::<Notebook>::default();
-        assert!(!demand.defer("a", obj("a"), 1));
+        assert!(!demand.defer("a", obj("a"), "a", 1));
     }
 
     #[test]
     fn too_few_waiters_for_a_listing_are_released_to_read_alone_after_gathering() {
         let demand = served();
         assert_eq!(demand.decide(Instant::now()), (None, None), "nobody waits");
-        assert!(demand.defer("a", obj("a"), 3));
+        assert!(demand.defer("a", obj("a"), "a", 3));
         let now = Instant::now();
         assert!(
             matches!(demand.decide(now), (None, Some(left)) if left <= GATHER),
@@ -247,7 +263,7 @@ mod tests {
         );
         assert_eq!(demand.decide(now + GATHER), (Some(Wanted::Release), None));
         assert_eq!(demand.release(), vec![obj("a")]);
-        assert!(!demand.defer("a", obj("a"), 3), "released: it reads alone");
+        assert!(!demand.defer("a", obj("a"), "a", 3), "released: it reads alone");
         assert_eq!(demand.decide(Instant::now()), (None, None));
     }
 
@@ -255,7 +271,7 @@ mod tests {
     fn eight_waiters_a_page_are_listed_for_at_once_as_many_as_pages_after_gathering() {
         let demand = served();
         for name in ["a", "b", "c"] {
-            assert!(demand.defer(name, obj(name), 3));
+            assert!(demand.defer(name, obj(name), name, 3));
         }
         let now = Instant::now();
         assert!(
@@ -265,7 +281,7 @@ mod tests {
         assert_eq!(demand.decide(now + GATHER), (Some(Wanted::List), None));
         let names: Vec<String> = (0..3 * WAITERS_PER_PAGE).map(|i| format!("w{i}")).collect();
         for name in &names {
-            assert!(demand.defer(name, obj(name), 3));
+            assert!(demand.defer(name, obj(name), name, 3));
         }
         assert!(
             matches!(demand.decide(Instant::now()), (Some(Wanted::List), None)),
@@ -274,7 +290,7 @@ mod tests {
         let started = demand.started();
         assert_eq!(demand.finished(started).len(), names.len() + 3);
         for name in &names {
-            assert!(demand.defer(&format!("next-{name}"), obj(name), 3));
+            assert!(demand.defer(&format!("next-{name}"), obj(name), &format!("next-{name}"), 3));
         }
         assert!(
             matches!(demand.decide(Instant::now()), (Some(Wanted::List), Some(_))),
@@ -285,20 +301,41 @@ mod tests {
     #[test]
     fn a_waiter_is_woken_by_the_next_listing_and_reads_alone_if_it_still_misses() {
         let demand = served();
-        assert!(demand.defer("a", obj("a"), 1));
-        assert!(demand.defer("a", obj("a"), 1), "still waiting for the listing");
+        assert!(demand.defer("a", obj("a"), "a", 1));
+        assert!(
+            demand.defer("a", obj("a"), "a", 1),
+            "still waiting for the listing"
+        );
         let started = demand.started();
-        assert!(demand.defer("b", obj("b"), 1), "asked after the listing started");
+        assert!(
+            demand.defer("b", obj("b"), "b", 1),
+            "asked after the listing started"
+        );
         let woken = demand.finished(started);
         assert_eq!(woken, vec![obj("a")]);
         assert!(
-            !demand.defer("a", obj("a"), 1),
+            !demand.defer("a", obj("a"), "a", 1),
             "the listing did not answer it: a GET"
         );
-        assert!(demand.defer("b", obj("b"), 1), "b waits for the next listing");
+        assert!(
+            demand.defer("b", obj("b"), "b", 1),
+            "b waits for the next listing"
+        );
         let next = demand.started();
         assert_eq!(demand.finished(next), vec![obj("b")]);
         assert!(demand.done("b"));
         assert_eq!(demand.waiting(), 0);
+    }
+
+    #[test]
+    fn a_listing_seeks_the_resources_of_the_objects_still_waiting() {
+        let demand = served();
+        assert!(demand.defer("uid-a", obj("a"), "id-a", 1));
+        let started = demand.started();
+        assert!(demand.defer("uid-b", obj("b"), "id-b", 1));
+        let both: HashSet<String> = ["id-a".to_string(), "id-b".into()].into();
+        assert_eq!(demand.sought(), both);
+        demand.finished(started);
+        assert_eq!(demand.sought(), ["id-b".to_string()].into(), "a was served");
     }
 }

@@ -21,6 +21,7 @@ use kube::{
 };
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
+    ops::ControlFlow,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -50,7 +51,16 @@ pub async fn run<R: CloudResource>(
             }
             continue;
         }
-        next_poll = tokio::time::Instant::now() + jittered(interval);
+        // A listing on demand ends once it showed every waiter's resource; other scopes and
+        // later pages wait for the poll, which lists all of them: only a full listing moves it.
+        let mut sought = match wanted {
+            Some(Wanted::List) => ctx.demand.sought(),
+            _ => HashSet::new(),
+        };
+        let seeking = !sought.is_empty();
+        if !seeking {
+            next_poll = tokio::time::Instant::now() + jittered(interval);
+        }
         let started = ctx.demand.started();
         let objects = store.state();
         record_ready_gauge(&ctx, &objects);
@@ -93,31 +103,33 @@ pub async fn run<R: CloudResource>(
         }
         let named: HashSet<&str> = by_id.keys().copied().collect();
         for (key, scoped) in scopes {
+            if seeking && sought.is_empty() {
+                break;
+            }
             // Each page goes into the snapshot as it arrives: the poll holds one page, not the
             // whole listing beside the snapshot it replaces.
             let mut listing = Listing::new(Instant::now());
             let listed = R::list_pages(&scoped.client, &named, &mut |page| {
-                let page = page.into_iter().map(|r| (R::remote_id(&r), r));
+                let page: Vec<(String, R::Remote)> =
+                    page.into_iter().map(|r| (R::remote_id(&r), r)).collect();
+                for (id, _) in &page {
+                    sought.remove(id);
+                }
                 ctx.snapshot.page(&mut listing, page);
+                if seeking && sought.is_empty() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             })
             .await;
             let previous = listed_by_scope.remove(&key).unwrap_or_default();
             let (changed, ids) = match listed {
-                Ok(()) => ctx.snapshot.finish(listing, &previous),
+                Ok(true) => ctx.snapshot.finish(listing, &previous),
+                Ok(false) => partial(listing, &previous),
                 Err(err) => {
                     tracing::warn!(kind = R::KIND, scope = %key, error = %err, "drift poll failed");
-                    // The pages read before the failure are in the snapshot: their changes
-                    // still wake their objects. Nothing is concluded about the rest, and a
-                    // resource of the previous listing stays a candidate for vanishing.
-                    let (changed, mut ids) = listing.abandon();
-                    let shown: HashSet<&String> = ids.iter().collect();
-                    let unseen: Vec<String> = previous
-                        .iter()
-                        .filter(|id| !shown.contains(id))
-                        .cloned()
-                        .collect();
-                    ids.extend(unseen);
-                    (changed, ids)
+                    partial(listing, &previous)
                 }
             };
             listed_by_scope.insert(key, ids);
@@ -146,6 +158,21 @@ pub async fn run<R: CloudResource>(
             }
         }
     }
+}
+
+/// A listing that ended before its last page, found what it sought or failed: the pages it read
+/// are in the snapshot and their changes still wake their objects. Nothing is concluded about
+/// the rest: a resource of the previous listing stays a candidate for vanishing.
+fn partial(listing: Listing, previous: &[String]) -> (Vec<String>, Vec<String>) {
+    let (changed, mut ids) = listing.abandon();
+    let shown: HashSet<&String> = ids.iter().collect();
+    let unseen: Vec<String> = previous
+        .iter()
+        .filter(|id| !shown.contains(id))
+        .cloned()
+        .collect();
+    ids.extend(unseen);
+    (changed, ids)
 }
 
 fn record_ready_gauge<R: CloudResource>(ctx: &Context<R>, objects: &[Arc<R>]) {

@@ -11,7 +11,7 @@ use crate::{
 };
 use kube::{Resource, core::NamespaceResourceScope};
 use serde::{Serialize, de::DeserializeOwned};
-use std::{collections::HashSet, fmt::Debug, future::Future};
+use std::{collections::HashSet, fmt::Debug, future::Future, ops::ControlFlow};
 
 /// How the cloud state compares with what the spec asks for, once no change is pending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,10 +147,11 @@ pub trait CloudResource:
     /// spec.resourceId: adoptions not tagged yet, ObserveOnly objects, untagged kinds). Handed to
     /// `on_page` a page at a time as they are read, so the poller indexes each page and drops
     /// it instead of holding the whole listing beside the snapshot. An error after some pages
-    /// leaves those pages delivered.
+    /// leaves those pages delivered. `on_page` may end the listing early (`Break`); returns
+    /// whether the listing was complete.
     fn list_pages(
         cloud: &ModelArtsClient,
         named: &HashSet<&str>,
-        on_page: &mut (dyn FnMut(Vec<Self::Remote>) + Send),
-    ) -> impl Future<Output = Result<()>> + Send;
+        on_page: &mut (dyn FnMut(Vec<Self::Remote>) -> ControlFlow<()> + Send),
+    ) -> impl Future<Output = Result<bool>> + Send;
 }

@@ -28,7 +28,7 @@ use crate::{
     },
 };
 use plan::{Change, Remote, Supernode};
-use std::{collections::HashSet, fmt};
+use std::{collections::HashSet, fmt, ops::ControlFlow};
 
 /// What a LiteServer needs from the cluster: the login password, read from its Secret only when
 /// a create or an OS change may need it, and never stored anywhere else.
@@ -296,8 +296,8 @@ impl CloudResource for LiteServer {
     async fn list_pages(
         cloud: &ModelArtsClient,
         _named: &HashSet<&str>,
-        on_page: &mut (dyn FnMut(Vec<Remote>) + Send),
-    ) -> Result<()> {
+        on_page: &mut (dyn FnMut(Vec<Remote>) -> ControlFlow<()> + Send),
+    ) -> Result<bool> {
         // Every server: ECS and BMS servers carry no tags to tell ours apart.
         let servers = cloud
             .list_all_servers(&ServerFilter::default(), PAGE)
@@ -323,7 +323,8 @@ impl CloudResource for LiteServer {
             all.push(Remote::Supernode(Supernode { hyper, tags }));
         }
         // Servers and supernodes are few next to notebooks: the whole listing is one page.
-        on_page(all);
-        Ok(())
+        // One page is the whole listing, whatever `on_page` answers.
+        let _ = on_page(all);
+        Ok(true)
     }
 }

@@ -23,7 +23,7 @@ use crate::{
 };
 use kube::{Api, ResourceExt};
 use plan::Change;
-use std::collections::HashSet;
+use std::{collections::HashSet, ops::ControlFlow};
 
 /// What a Notebook needs from the cluster: the cloud ID of the pool it runs on.
 #[derive(Default, Debug, Clone)]
@@ -333,8 +333,8 @@ impl CloudResource for Notebook {
     async fn list_pages(
         cloud: &ModelArtsClient,
         named: &HashSet<&str>,
-        on_page: &mut (dyn FnMut(Vec<Remote>) + Send),
-    ) -> Result<()> {
+        on_page: &mut (dyn FnMut(Vec<Remote>) -> ControlFlow<()> + Send),
+    ) -> Result<bool> {
         // Only notebooks this operator owns or an object names matter for drift; keeping just
         // those keeps the snapshot small.
         let filter = NotebookFilter::default();
@@ -346,7 +346,6 @@ impl CloudResource for Notebook {
                 on_page(page)
             })
             .await
-            .map_err(Error::cloud("notebooks.list"))?;
-        Ok(())
+            .map_err(Error::cloud("notebooks.list"))
     }
 }

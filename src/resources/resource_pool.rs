@@ -22,7 +22,7 @@ use crate::{
 };
 use kube::{Api, ResourceExt, api::ListParams};
 use plan::{Change, Remote};
-use std::collections::HashSet;
+use std::{collections::HashSet, ops::ControlFlow};
 
 /// Largest page the tag filter API serves (seed 003).
 const FILTER_PAGE: u32 = 1000;
@@ -342,8 +342,8 @@ impl CloudResource for ResourcePool {
     async fn list_pages(
         cloud: &ModelArtsClient,
         named: &HashSet<&str>,
-        on_page: &mut (dyn FnMut(Vec<Remote>) + Send),
-    ) -> Result<()> {
+        on_page: &mut (dyn FnMut(Vec<Remote>) -> ControlFlow<()> + Send),
+    ) -> Result<bool> {
         // Two reads per poll however many pools: the (unpaged) pool list, and the tag filter
         // API for the pools this operator owns, which brings their tags along.
         let mut owned: std::collections::HashMap<String, Tags> = std::collections::HashMap::new();
@@ -376,14 +376,15 @@ impl CloudResource for ResourcePool {
             }
         }
         if owned.is_empty() && named.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let pools = cloud
             .list_pools(&PoolFilter::default())
             .await
             .map_err(Error::cloud("pools.list"))?;
-        // Pools are few (one unpaged list): the whole listing is one page.
-        on_page(
+        // Pools are few (one unpaged list): the whole listing is one page, whatever `on_page`
+        // answers.
+        let _ = on_page(
             pools
                 .into_iter()
                 .filter_map(|pool| {
@@ -398,6 +399,6 @@ impl CloudResource for ResourcePool {
                 })
                 .collect(),
         );
-        Ok(())
+        Ok(true)
     }
 }
