@@ -327,14 +327,21 @@ async fn a_listing_for_waiting_notebooks_ends_once_it_showed_them() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let project = modelarts_emulator::DEFAULT_PROJECT_ID;
-    assert_eq!(env.cloud.notebook_count(project), OLDER + N, "theirs kept, one each of ours");
+    assert_eq!(
+        env.cloud.notebook_count(project),
+        OLDER + N,
+        "theirs kept, one each of ours"
+    );
     let log = env.cloud.request_log();
     let listings: Vec<&str> = log
         .iter()
         .filter(|e| e.route.as_deref() == Some("GET /v1/{project_id}/notebooks"))
         .map(|e| e.query.as_str())
         .collect();
-    assert!(!listings.is_empty(), "the state after the creates came from listings");
+    assert!(
+        !listings.is_empty(),
+        "the state after the creates came from listings"
+    );
     let later_pages: Vec<&&str> = listings
         .iter()
         .filter(|q| q.split('&').any(|p| p.starts_with("offset=") && p != "offset=0"))

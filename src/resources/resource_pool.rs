@@ -87,6 +87,10 @@ impl CloudResource for ResourcePool {
     type Change = Change;
     type Resolved = ();
     const KIND: &'static str = "ResourcePool";
+    // The listing is the pool list and the owner-tag filter, which brings the tags along: two
+    // calls however many pools, one "page". A pool just created carries our owner tag, so its
+    // entry is what a pool GET and a tag GET would say.
+    const READS_FROM_LISTING: Option<usize> = Some(usize::MAX);
 
     fn spec(&self) -> &ResourcePoolSpec {
         &self.spec
