@@ -46,11 +46,10 @@ pub async fn run<R: CloudResource>(
         None => Api::<R>::all(shared.client.clone()),
     };
     // What `Controller::new` builds, plus one step: the cache holds every object of the kind,
-    // and managedFields (never read by the operator, often the bulk of an object as served) are
-    // dropped before caching, as kube.rs' watcher-memory guidance recommends.
+    // slimmed before caching as kube.rs' watcher-memory guidance recommends.
     let (store, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default().any_semantic())
-        .modify(|obj: &mut R| obj.meta_mut().managed_fields = None)
+        .modify(slim::<R>)
         .reflect(writer)
         .applied_objects();
     let controller = Controller::for_stream(stream, store.clone());
@@ -86,10 +85,55 @@ pub async fn run<R: CloudResource>(
         .await;
 }
 
+/// `kubectl apply` records the whole manifest in this annotation; nothing here reads it.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops what the operator never reads and what is often the bulk of an object as served: the
+/// managedFields and `kubectl apply`'s copy of the manifest. The cache then holds about one
+/// copy of what the user wrote, not three.
+fn slim<R: kube::Resource>(obj: &mut R) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::notebook::Notebook;
+    use crate::engine::identity::CLOUD_ID_ANNOTATION;
+
+    #[test]
+    fn the_cached_copy_drops_managed_fields_and_the_last_applied_manifest_and_keeps_the_rest() {
+        let mut nb: Notebook = serde_json::from_value(serde_json::json!({
+            "apiVersion": "modelarts.operator.dev/v1alpha1", "kind": "Notebook",
+            "metadata": {
+                "name": "nb", "namespace": "ns",
+                "annotations": {LAST_APPLIED: "{\"spec\": {}}", CLOUD_ID_ANNOTATION: "id-1"},
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}],
+            },
+            "spec": {"flavor": "f", "image": {"id": "i"}, "volume": {"category": "EVS", "ownership": "MANAGED"}},
+        }))
+        .expect("notebook");
+        let spec = nb.spec.clone();
+        slim(&mut nb);
+        assert!(nb.metadata.managed_fields.is_none());
+        let annotations = nb.metadata.annotations.expect("annotations kept");
+        assert_eq!(annotations.len(), 1, "{annotations:?}");
+        assert_eq!(
+            annotations.get(CLOUD_ID_ANNOTATION).map(String::as_str),
+            Some("id-1")
+        );
+        assert_eq!(nb.spec, spec);
     }
 }
