@@ -219,7 +219,8 @@ fn defer_to_listing<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str) -> bo
     let Some(page) = R::READS_FROM_LISTING else {
         return false;
     };
-    let pages = ctx.snapshot.len().div_ceil(page.max(1)).max(1);
+    let full = ctx.snapshot.len().div_ceil(page.max(1)).max(1);
+    let pages = ctx.snapshot.pages_to(id, full);
     let uid = obj.uid().unwrap_or_default();
     ctx.demand.defer(&uid, ObjectRef::from_obj(obj), id, pages)
 }

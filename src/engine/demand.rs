@@ -1,11 +1,13 @@
 //! Reads on demand from the poller's listing instead of one GET per object. After a burst of
 //! creates every object needs its cloud state read once more (the create answer says
 //! `CREATING`); one paged listing answers 200 of them per call. A reconcile that finds no fresh
-//! snapshot entry asks here and returns without writing anything. The poller lists as soon as
-//! [`WAITERS_PER_PAGE`] objects per page of the listing wait (spaced so listings take at most
-//! half the time) and wakes them; their next pass reads the fresh entry. After [`GATHER`] it
-//! lists for as many waiters as pages; fewer are released to read alone, a listing would cost
-//! more than their GETs. A listing is as good as a GET for freshness (it starts after the
+//! snapshot entry asks here and returns without writing anything. A listing for waiters ends
+//! once it showed them all, and a newest-first listing shows a resource just created on its
+//! first page: it is priced at the pages its farthest waiter needs (`Snapshot::pages_to`), not
+//! at the whole listing. The poller lists as soon as [`WAITERS_PER_PAGE`] objects per such page
+//! wait (spaced so listings take at most half the time) and wakes them; their next pass reads
+//! the fresh entry. After [`GATHER`] it lists for as many waiters as pages; fewer are released
+//! to read alone, a listing would cost more than their GETs. A listing is as good as a GET for freshness (it starts after the
 //! request); a resource the listing does not show is read by GET as before, so nothing is
 //! concluded from a listing's silence.
 use kube::runtime::reflector::ObjectRef;
@@ -36,6 +38,8 @@ struct Waiter<R: kube::Resource<DynamicType = ()>> {
     obj: ObjectRef<R>,
     /// The cloud resource it waits to see: a listing for waiters ends once it showed them all.
     id: String,
+    /// Pages of a newest-first listing it takes to show it (`Snapshot::pages_to`).
+    pages: usize,
     since: Instant,
     /// Set when a listing that started after `since` finished: the next miss reads by GET.
     served: bool,
@@ -45,8 +49,6 @@ struct State<R: kube::Resource<DynamicType = ()>> {
     waiting: HashMap<String, Waiter<R>>,
     last_started: Option<Instant>,
     last_took: Duration,
-    /// Pages of a full listing, as the last waiter counted them.
-    pages: usize,
 }
 
 /// What the poller is asked to do by [`Demand::wanted`].
@@ -72,7 +74,6 @@ impl<R: kube::Resource<DynamicType = ()>> Default for Demand<R> {
                 waiting: HashMap::new(),
                 last_started: None,
                 last_took: Duration::ZERO,
-                pages: 1,
             }),
             wanted: tokio::sync::Notify::new(),
             served: AtomicBool::new(false),
@@ -82,15 +83,14 @@ impl<R: kube::Resource<DynamicType = ()>> Default for Demand<R> {
 
 impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
     /// True when the object `uid` should wait for the next listing to show its cloud resource
-    /// `id` instead of reading alone (a full listing has `pages` pages). False once a listing
-    /// after its request, or the release of too few waiters, did not bring a fresh entry, or
-    /// after [`MAX_WAIT`].
+    /// `id` instead of reading alone (a listing shows it within `pages` pages). False once a
+    /// listing after its request, or the release of too few waiters, did not bring a fresh
+    /// entry, or after [`MAX_WAIT`].
     pub fn defer(&self, uid: &str, obj: ObjectRef<R>, id: &str, pages: usize) -> bool {
         if !self.served.load(Ordering::Relaxed) {
             return false;
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.pages = pages.max(1);
         if let Some(w) = state.waiting.get(uid) {
             if w.served || w.since.elapsed() > MAX_WAIT {
                 state.waiting.remove(uid);
@@ -103,6 +103,7 @@ impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
             Waiter {
                 obj,
                 id: id.to_string(),
+                pages: pages.max(1),
                 since: Instant::now(),
                 served: false,
             },
@@ -150,10 +151,12 @@ impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
             return (None, None);
         };
         let count = unserved().count();
+        // A listing for them reads as far as the farthest one.
+        let pages = unserved().map(|w| w.pages).max().unwrap_or(1);
         let gathering = (oldest + GATHER)
             .checked_duration_since(now)
             .filter(|l| !l.is_zero());
-        if count >= state.pages * WAITERS_PER_PAGE || (count >= state.pages && gathering.is_none()) {
+        if count >= pages * WAITERS_PER_PAGE || (count >= pages && gathering.is_none()) {
             let spacing = MIN_SPACING.max(state.last_took);
             let wait = state
                 .last_started
@@ -179,16 +182,14 @@ impl<R: kube::Resource<DynamicType = ()>> Demand<R> {
         wake
     }
 
-    /// The cloud IDs the objects waiting now want to see: a listing on demand can end once
-    /// it showed them all (they were created last, so a newest-first listing shows them first).
-    pub fn sought(&self) -> HashSet<String> {
+    /// The cloud IDs the objects waiting now want to see, and the pages a newest-first
+    /// listing takes to show the farthest: a listing on demand can end once it showed them all
+    /// (most were created last, so it shows them first).
+    pub fn sought(&self) -> (HashSet<String>, usize) {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state
-            .waiting
-            .values()
-            .filter(|w| !w.served)
-            .map(|w| w.id.clone())
-            .collect()
+        let unserved = || state.waiting.values().filter(|w| !w.served);
+        let pages = unserved().map(|w| w.pages).max().unwrap_or(1);
+        (unserved().map(|w| w.id.clone()).collect(), pages)
     }
 
     /// A listing starts now.
@@ -328,14 +329,31 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_is_priced_at_the_pages_its_farthest_waiter_needs() {
+        let demand = served();
+        // Just created: a listing shows it on its first page, so one waiter pays for it.
+        assert!(demand.defer("new", obj("new"), "id-new", 1));
+        let now = Instant::now();
+        assert!(matches!(demand.decide(now), (None, Some(_))), "gathering");
+        assert_eq!(demand.decide(now + GATHER).0, Some(Wanted::List));
+        // One listed far down the last time: two waiters do not pay for ten pages.
+        assert!(demand.defer("old", obj("old"), "id-old", 10));
+        assert_eq!(demand.sought().1, 10);
+        assert_eq!(
+            demand.decide(Instant::now() + GATHER),
+            (Some(Wanted::Release), None)
+        );
+    }
+
+    #[test]
     fn a_listing_seeks_the_resources_of_the_objects_still_waiting() {
         let demand = served();
         assert!(demand.defer("uid-a", obj("a"), "id-a", 1));
         let started = demand.started();
         assert!(demand.defer("uid-b", obj("b"), "id-b", 1));
         let both: HashSet<String> = ["id-a".to_string(), "id-b".into()].into();
-        assert_eq!(demand.sought(), both);
+        assert_eq!(demand.sought(), (both, 1));
         demand.finished(started);
-        assert_eq!(demand.sought(), ["id-b".to_string()].into(), "a was served");
+        assert_eq!(demand.sought(), (["id-b".to_string()].into(), 1), "a was served");
     }
 }

@@ -53,11 +53,15 @@ pub async fn run<R: CloudResource>(
         }
         // A listing on demand ends once it showed every waiter's resource; other scopes and
         // later pages wait for the poll, which lists all of them: only a full listing moves it.
-        let mut sought = match wanted {
+        let (mut sought, farthest) = match wanted {
             Some(Wanted::List) => ctx.demand.sought(),
-            _ => HashSet::new(),
+            _ => (HashSet::new(), 0),
         };
         let seeking = !sought.is_empty();
+        // Pages a listing for them may read: as far as the farthest waiter, and one page per
+        // page of waiters, plus two for creates since; a waiter not shown by then reads alone.
+        let page = R::READS_FROM_LISTING.unwrap_or(usize::MAX).max(1);
+        let budget = farthest.max(sought.len().div_ceil(page)) + 2;
         if !seeking {
             next_poll = tokio::time::Instant::now() + jittered(interval);
         }
@@ -109,14 +113,16 @@ pub async fn run<R: CloudResource>(
             // Each page goes into the snapshot as it arrives: the poll holds one page, not the
             // whole listing beside the snapshot it replaces.
             let mut listing = Listing::new(Instant::now());
+            let mut pages = 0usize;
             let listed = R::list_pages(&scoped.client, &named, &mut |page| {
+                pages += 1;
                 let page: Vec<(String, R::Remote)> =
                     page.into_iter().map(|r| (R::remote_id(&r), r)).collect();
                 for (id, _) in &page {
                     sought.remove(id);
                 }
                 ctx.snapshot.page(&mut listing, page);
-                if seeking && sought.is_empty() {
+                if seeking && (sought.is_empty() || pages >= budget) {
                     ControlFlow::Break(())
                 } else {
                     ControlFlow::Continue(())

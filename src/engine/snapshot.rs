@@ -14,6 +14,9 @@ pub struct Entry<T> {
     /// For an entry a single object's GET produced: that object's version key. Only the same
     /// object, unchanged, may reuse it; any edit to the object earns a fresh read.
     pub read_for: Option<u64>,
+    /// The page of the last listing that showed it (0 first), so a listing that seeks it can
+    /// tell how far to read; `None` when only a GET has seen it.
+    pub page: Option<u32>,
 }
 
 /// One listing in progress: pages go in with [`Snapshot::page`], the end with
@@ -23,6 +26,8 @@ pub struct Listing {
     listed_at: Instant,
     seen: HashSet<String>,
     changed: Vec<String>,
+    /// Pages applied so far.
+    pages: u32,
 }
 
 impl Listing {
@@ -32,6 +37,7 @@ impl Listing {
             listed_at,
             seen: HashSet::new(),
             changed: Vec::new(),
+            pages: 0,
         }
     }
 
@@ -125,10 +131,13 @@ impl<T: Clone + PartialEq> Snapshot<T> {
     /// snapshot); changed and new IDs are collected in `listing`.
     pub fn page(&self, listing: &mut Listing, page: impl IntoIterator<Item = (String, T)>) {
         let listed_at = listing.listed_at;
+        let index = listing.pages;
+        listing.pages += 1;
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         for (id, remote) in page {
             // A GET that started after this list began saw a newer state: keep it.
-            if entries.get(&id).is_some_and(|e| e.listed_at > listed_at) {
+            if let Some(newer) = entries.get_mut(&id).filter(|e| e.listed_at > listed_at) {
+                newer.page = Some(index);
                 listing.seen.insert(id);
                 continue;
             }
@@ -142,6 +151,7 @@ impl<T: Clone + PartialEq> Snapshot<T> {
                     remote,
                     listed_at,
                     read_for: None,
+                    page: Some(index),
                 }),
             );
             listing.seen.insert(id);
@@ -156,6 +166,7 @@ impl<T: Clone + PartialEq> Snapshot<T> {
             listed_at,
             seen,
             mut changed,
+            ..
         } = listing;
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         let mut mutated = self.mutated.write().unwrap_or_else(|e| e.into_inner());
@@ -177,15 +188,29 @@ impl<T: Clone + PartialEq> Snapshot<T> {
     pub fn observed(&self, id: &str, remote: T, read_at: Instant, reader: u64) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.get(id).is_none_or(|e| e.listed_at <= read_at) {
+            let page = entries.get(id).and_then(|e| e.page);
             entries.insert(
                 id.to_string(),
                 Box::new(Entry {
                     remote,
                     listed_at: read_at,
                     read_for: Some(reader),
+                    page,
                 }),
             );
         }
+    }
+
+    /// How many pages of a newest-first listing it takes to show `id`: one for a resource no
+    /// listing has shown yet (created since, so among the newest), the page it was last listed
+    /// on plus one for creates since, and `full` when only a GET has seen it.
+    pub fn pages_to(&self, id: &str, full: usize) -> usize {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let pages = match entries.get(id) {
+            None => 1,
+            Some(e) => e.page.map_or(full, |p| p as usize + 2),
+        };
+        pages.clamp(1, full.max(1))
     }
 
     pub fn len(&self) -> usize {
@@ -239,6 +264,24 @@ mod tests {
         ids.sort();
         assert_eq!(ids, vec!["a".to_string(), "b".into(), "d".into()]);
         assert!(snap.entry("c").is_none() && snap.vanished_at("c").is_some());
+    }
+
+    #[test]
+    fn a_resource_is_sought_as_far_as_the_page_it_was_last_listed_on() {
+        let snap = Snapshot::default();
+        let mut listing = Listing::new(Instant::now());
+        snap.page(&mut listing, vec![("a".into(), 1)]);
+        snap.page(&mut listing, vec![("b".into(), 2)]);
+        snap.page(&mut listing, vec![("c".into(), 3)]);
+        snap.finish(listing, &[]);
+        snap.observed("d", 4, Instant::now(), 7);
+        assert_eq!(snap.pages_to("new", 10), 1, "never listed: among the newest");
+        assert_eq!(snap.pages_to("a", 10), 2, "first page, and one for creates since");
+        assert_eq!(snap.pages_to("c", 10), 4);
+        assert_eq!(snap.pages_to("c", 3), 3, "never past a full listing");
+        assert_eq!(snap.pages_to("d", 10), 10, "only a GET saw it: anywhere");
+        snap.observed("b", 20, Instant::now(), 7);
+        assert_eq!(snap.pages_to("b", 10), 3, "a GET keeps where it was listed");
     }
 
     #[test]
