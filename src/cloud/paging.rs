@@ -73,7 +73,8 @@ where
 /// As [`list_all`], but hands each page to `on_page` as it arrives instead of collecting them:
 /// a caller that indexes the records (the drift poller) then holds one page at a time, not the
 /// whole listing beside its index. `on_page` can end the listing early (`Break`: it found what
-/// it looked for). Returns whether the listing reached its end.
+/// it looked for). Returns whether the listing reached its end (not when cut off at
+/// `MAX_PAGES`).
 pub async fn for_each_page<T, F, Fut>(
     page_size: u32,
     mut fetch: F,
@@ -104,7 +105,8 @@ where
             return Ok(false);
         }
     }
-    Ok(true)
+    // Cut off at MAX_PAGES: not the end, so nothing may be concluded from what it did not show.
+    Ok(false)
 }
 
 /// `metadata` of a K8s-style list.
@@ -206,6 +208,24 @@ mod tests {
         .await
         .expect("no error");
         assert_eq!((read, pages), (true, vec![vec![0, 1], vec![2, 3], vec![4]]));
+    }
+
+    #[tokio::test]
+    async fn a_listing_cut_off_at_the_page_limit_is_not_reported_complete() {
+        // A server that pages forever (full pages, no total): the walk stops at MAX_PAGES, and
+        // a caller must not take what it did not show as gone.
+        let mut pages = 0usize;
+        let ended = for_each_page(
+            1,
+            |_| async { Ok(page(vec![0u32], None)) },
+            |_| {
+                pages += 1;
+                ControlFlow::Continue(())
+            },
+        )
+        .await
+        .expect("no error");
+        assert_eq!((ended, pages), (false, MAX_PAGES));
     }
 
     #[tokio::test]
