@@ -8,7 +8,7 @@ mod support;
 
 use futures::StreamExt;
 use kube::{Api, ResourceExt, api::ListParams};
-use modelarts_emulator::{DEFAULT_AK, DEFAULT_REGION, DEFAULT_SK, FaultAction, FaultRule};
+use modelarts_emulator::{DEFAULT_AK, DEFAULT_REGION, DEFAULT_SK, FaultAction, FaultRule, Kind};
 use modelarts_operator::{
     api::notebook::Notebook,
     cloud::{ClientConfig, Credentials, ModelArtsClient, notebooks::Tag},
@@ -129,32 +129,8 @@ async fn many_notebooks_read_their_state_after_the_create_from_shared_listings()
     // must not search by tag before each create (see the test above), only read after it.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let api: Api<Notebook> = env.api();
-    let apply = (0..N).map(|i| {
-        let api = api.clone();
-        async move {
-            let nb = notebook_support::notebook(&format!("nb-{i:04}"), json!({}));
-            api.create(&Default::default(), &nb)
-                .await
-                .expect("notebook applied");
-        }
-    });
-    futures::future::join_all(apply).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(240);
-    loop {
-        let ready = api
-            .list(&ListParams::default())
-            .await
-            .expect("notebooks listed")
-            .items
-            .iter()
-            .filter(|nb| notebook_support::ready(nb))
-            .count();
-        if ready == N {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "only {ready} of {N} Ready");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    apply_all(&api, (0..N).map(|i| format!("nb-{i:04}"))).await;
+    wait_all_ready(&api, N, Duration::from_secs(240)).await;
     let project = modelarts_emulator::DEFAULT_PROJECT_ID;
     assert_eq!(
         env.cloud.notebook_count(project),
@@ -283,32 +259,9 @@ async fn a_listing_for_waiting_notebooks_ends_once_it_showed_them() {
     let env = env.with_operator(|c| c.poll_interval = Duration::from_secs(3600));
     tokio::time::sleep(Duration::from_secs(4)).await;
     let api: Api<Notebook> = env.api();
-    let apply = (0..N).map(|i| {
-        let api = api.clone();
-        async move {
-            let nb = notebook_support::notebook(&format!("nb-{i:03}"), json!({}));
-            api.create(&Default::default(), &nb)
-                .await
-                .expect("notebook applied");
-        }
-    });
-    futures::future::join_all(apply).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let items = api.list(&ListParams::default()).await.expect("listed").items;
-        let ready = items.iter().filter(|nb| notebook_support::ready(nb)).count();
-        if ready == N {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "only {ready} of {N} Ready");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let project = modelarts_emulator::DEFAULT_PROJECT_ID;
-    assert_eq!(
-        env.cloud.notebook_count(project),
-        OLDER + N,
-        "theirs kept, one each of ours"
-    );
+    apply_all(&api, (0..N).map(|i| format!("nb-{i:03}"))).await;
+    wait_all_ready(&api, N, Duration::from_secs(120)).await;
+    assert_theirs_untouched(&env, OLDER, N);
     let log = env.cloud.request_log();
     let listings: Vec<&str> = log
         .iter()
@@ -402,22 +355,8 @@ async fn notebooks_applied_one_by_one_read_their_state_from_listings_not_gets() 
             .expect("notebook applied");
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let items = api.list(&ListParams::default()).await.expect("listed").items;
-        let ready = items.iter().filter(|nb| notebook_support::ready(nb)).count();
-        if ready == N {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "only {ready} of {N} Ready");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let project = modelarts_emulator::DEFAULT_PROJECT_ID;
-    assert_eq!(
-        env.cloud.notebook_count(project),
-        OLDER + N,
-        "theirs kept, one each of ours"
-    );
+    wait_all_ready(&api, N, Duration::from_secs(60)).await;
+    assert_theirs_untouched(&env, OLDER, N);
     let calls = env.cloud.call_counts();
     let count = |route: &str| calls.get(route).copied().unwrap_or(0) as usize;
     assert_eq!(
@@ -429,5 +368,63 @@ async fn notebooks_applied_one_by_one_read_their_state_from_listings_not_gets() 
         count("GET /v1/{project_id}/notebooks/{id}"),
         0,
         "no GET by ID: {calls:?}"
+    );
+}
+
+/// Creates one notebook per name at once (the bench's burst, a `kubectl apply` of many).
+async fn apply_all(api: &Api<Notebook>, names: impl Iterator<Item = String>) {
+    let apply = names.map(|name| {
+        let api = api.clone();
+        async move {
+            let nb = notebook_support::notebook(&name, json!({}));
+            api.create(&Default::default(), &nb)
+                .await
+                .expect("notebook applied");
+        }
+    });
+    futures::future::join_all(apply).await;
+}
+
+/// Waits until `n` notebooks of the test namespace are Ready.
+async fn wait_all_ready(api: &Api<Notebook>, n: usize, timeout: Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let items = api
+            .list(&ListParams::default())
+            .await
+            .expect("notebooks listed")
+            .items;
+        let ready = items.iter().filter(|nb| notebook_support::ready(nb)).count();
+        if ready == n {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "only {ready} of {n} Ready");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The cloud holds one notebook per object of ours beside the other installation's `older`,
+/// each of theirs still carrying its own owner tag.
+fn assert_theirs_untouched(env: &Env, older: usize, ours: usize) {
+    let project = modelarts_emulator::DEFAULT_PROJECT_ID;
+    assert_eq!(
+        env.cloud.notebook_count(project),
+        older + ours,
+        "theirs kept, one each of ours"
+    );
+    let theirs = env
+        .cloud
+        .list(project, Kind::Notebook)
+        .iter()
+        .filter(|nb| {
+            nb["tags"].as_array().is_some_and(|tags| {
+                tags.iter()
+                    .any(|t| t["key"] == OWNER_TAG && t["value"] == "another-installation")
+            })
+        })
+        .count();
+    assert_eq!(
+        theirs, older,
+        "the other installation's notebooks keep their owner tag"
     );
 }

@@ -7,9 +7,9 @@
 //! at the whole listing. The poller lists as soon as [`WAITERS_PER_PAGE`] objects per such page
 //! wait (spaced so listings take at most half the time) and wakes them; their next pass reads
 //! the fresh entry. After [`GATHER`] it lists for as many waiters as pages; fewer are released
-//! to read alone, a listing would cost more than their GETs. A listing is as good as a GET for freshness (it starts after the
-//! request); a resource the listing does not show is read by GET as before, so nothing is
-//! concluded from a listing's silence.
+//! to read alone, a listing would cost more than their GETs. A listing is as good as a GET for
+//! freshness (it starts after the request); a resource the listing does not show is read by GET
+//! as before, so nothing is concluded from a listing's silence.
 use kube::runtime::reflector::ObjectRef;
 use std::{
     collections::{HashMap, HashSet},

@@ -60,8 +60,8 @@ pub async fn run<R: CloudResource>(
         let seeking = !sought.is_empty();
         // Pages a listing for them may read: as far as the farthest waiter, and one page per
         // page of waiters, plus two for creates since; a waiter not shown by then reads alone.
-        let page = R::READS_FROM_LISTING.unwrap_or(usize::MAX).max(1);
-        let budget = farthest.max(sought.len().div_ceil(page)) + 2;
+        let per_page = R::READS_FROM_LISTING.unwrap_or(usize::MAX).max(1);
+        let budget = farthest.max(sought.len().div_ceil(per_page)) + 2;
         if !seeking {
             next_poll = tokio::time::Instant::now() + jittered(interval);
         }
@@ -132,10 +132,11 @@ pub async fn run<R: CloudResource>(
             let previous = listed_by_scope.remove(&key).unwrap_or_default();
             let (changed, ids) = match listed {
                 Ok(true) => ctx.snapshot.finish(listing, &previous),
-                Ok(false) => partial(listing, &previous),
+                // Its pages are in the snapshot and their changes still wake their objects.
+                Ok(false) => listing.abandon(&previous),
                 Err(err) => {
                     tracing::warn!(kind = R::KIND, scope = %key, error = %err, "drift poll failed");
-                    partial(listing, &previous)
+                    listing.abandon(&previous)
                 }
             };
             listed_by_scope.insert(key, ids);
@@ -164,21 +165,6 @@ pub async fn run<R: CloudResource>(
             }
         }
     }
-}
-
-/// A listing that ended before its last page, found what it sought or failed: the pages it read
-/// are in the snapshot and their changes still wake their objects. Nothing is concluded about
-/// the rest: a resource of the previous listing stays a candidate for vanishing.
-fn partial(listing: Listing, previous: &[String]) -> (Vec<String>, Vec<String>) {
-    let (changed, mut ids) = listing.abandon();
-    let shown: HashSet<&String> = ids.iter().collect();
-    let unseen: Vec<String> = previous
-        .iter()
-        .filter(|id| !shown.contains(id))
-        .cloned()
-        .collect();
-    ids.extend(unseen);
-    (changed, ids)
 }
 
 fn record_ready_gauge<R: CloudResource>(ctx: &Context<R>, objects: &[Arc<R>]) {

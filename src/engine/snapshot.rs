@@ -20,7 +20,7 @@ pub struct Entry<T> {
 }
 
 /// One listing in progress: pages go in with [`Snapshot::page`], the end with
-/// [`Snapshot::finish`] (or, for a listing that failed part way, [`Listing::abandon`]).
+/// [`Snapshot::finish`] (or, for a listing that ended early, [`Listing::abandon`]).
 #[derive(Debug)]
 pub struct Listing {
     listed_at: Instant,
@@ -41,10 +41,16 @@ impl Listing {
         }
     }
 
-    /// A listing that failed part way: nothing is concluded about resources it did not reach.
-    /// Returns the IDs its pages changed or added, and the IDs they showed.
-    pub fn abandon(self) -> (Vec<String>, Vec<String>) {
-        (self.changed, self.seen.into_iter().collect())
+    /// A listing that ended before its last page (it found what it sought, or failed):
+    /// nothing is concluded about resources it did not reach. Returns the IDs its pages changed
+    /// or added, and the IDs it showed together with those of `previous_ids` it did not reach,
+    /// which stay candidates for vanishing (the next listing's `previous_ids`).
+    pub fn abandon(self, previous_ids: &[String]) -> (Vec<String>, Vec<String>) {
+        let Listing {
+            mut seen, changed, ..
+        } = self;
+        seen.extend(previous_ids.iter().cloned());
+        (changed, seen.into_iter().collect())
     }
 }
 
@@ -290,8 +296,10 @@ mod tests {
         snap.replace(&[], vec![("a".into(), 1), ("b".into(), 2)], Instant::now());
         let mut listing = Listing::new(Instant::now());
         snap.page(&mut listing, vec![("a".into(), 10)]);
-        let (changed, ids) = listing.abandon();
-        assert_eq!((changed, ids), (vec!["a".to_string()], vec!["a".to_string()]));
+        let (changed, mut ids) = listing.abandon(&["a".into(), "b".into()]);
+        ids.sort();
+        assert_eq!(changed, vec!["a".to_string()]);
+        assert_eq!(ids, vec!["a".to_string(), "b".into()], "b stays a candidate");
         assert_eq!(snap.entry("a").map(|e| e.remote), Some(10));
         assert_eq!(
             snap.entry("b").map(|e| e.remote),
