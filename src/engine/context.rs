@@ -88,7 +88,7 @@ pub struct Context<R: CloudResource> {
     pub backoff: Backoff,
     pub snapshot: Arc<Snapshot<R::Remote>>,
     /// The controller's cache of objects of this kind (for conflict checks), once running.
-    pub store: Option<Store<R>>,
+    pub store: Option<Store<super::cache::Cached<R>>>,
     /// Objects waiting for a listing instead of reading alone.
     pub demand: super::demand::Demand<R>,
     gates: Mutex<HashMap<String, Gate>>,

@@ -2,6 +2,7 @@
 //! events, metrics and the cloud-side snapshot poller. Each kind only implements its trait.
 pub mod apply;
 pub mod backoff;
+pub mod cache;
 pub mod cleanup;
 pub mod conditions;
 pub mod context;

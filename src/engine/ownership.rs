@@ -3,32 +3,31 @@
 //! API, or a create whose tag write has not happened yet), the cloud ID this object itself
 //! recorded with no other object claiming it. `spec.resourceId` alone proves nothing.
 use super::{
+    cache::Cached,
     context::Context,
     outcome::{Error, Result},
     resource::CloudResource,
     tags::{self, OWNER_TAG, Ownership},
 };
-use crate::api::common::CommonStatus;
-use kube::ResourceExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::{Resource, ResourceExt};
 use std::sync::Arc;
 
 /// Another object of this kind that records `id` as its cloud resource.
-pub fn claimed_by_other<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str) -> Option<Arc<R>> {
+pub fn claimed_by_other<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str) -> Option<Arc<Cached<R>>> {
     let store = ctx.store.as_ref()?;
     let uid = obj.meta().uid.as_deref();
     // Runs on every reconcile over the whole cache: `find` borrows in place and the cloud ID,
-    // which rarely matches, is compared first.
-    store.find(|other| {
-        other.status().and_then(|s| s.cloud_id()) == Some(id) && other.meta().uid.as_deref() != uid
-    })
+    // which rarely matches, is compared first, without decoding the entry.
+    store.find(|other| other.cloud_id() == Some(id) && other.meta().uid.as_deref() != uid)
 }
 
 /// Whether `other`, which records the cloud ID, keeps it against `obj`. A recorded claim always
 /// beats one that only names the ID (`spec.resourceId`), whatever the objects' ages. When both
 /// recorded it (two adoptions that did not see each other), the older object wins and the UID
 /// breaks a tie within one second, so both agree on one winner.
-pub fn rival_keeps<R: CloudResource>(other: &R, obj: &R, obj_recorded: bool) -> bool {
-    let key = |o: &R| (o.meta().creation_timestamp.clone(), o.meta().uid.clone());
+pub fn rival_keeps(other: &ObjectMeta, obj: &ObjectMeta, obj_recorded: bool) -> bool {
+    let key = |o: &ObjectMeta| (o.creation_timestamp.clone(), o.uid.clone());
     !obj_recorded || key(other) < key(obj)
 }
 
@@ -57,9 +56,9 @@ pub fn check_conflict<R: CloudResource>(
     }
     let Some(store) = &ctx.store else { return Ok(()) };
     let rival = store.find(|other| {
-        other.status().and_then(|s| s.cloud_id()) == Some(id)
+        other.cloud_id() == Some(id)
             && other.meta().uid.as_deref() != Some(uid.as_str())
-            && rival_keeps(other, obj, recorded)
+            && rival_keeps(other.meta(), obj.meta(), recorded)
     });
     match rival {
         Some(other) => Err(Error::ManagementConflict(format!(
@@ -120,14 +119,17 @@ mod tests {
         // ID in spec.resourceId took a Lite Server its owner had recorded, and stopped it.
         let owner = nb("first-claim", "ffff");
         let newcomer = nb("second-claim", "0000");
-        assert!(rival_keeps(&owner, &newcomer, false));
+        assert!(rival_keeps(&owner.metadata, &newcomer.metadata, false));
     }
 
     #[test]
     fn two_recorded_claims_in_one_second_agree_on_one_winner() {
         let a = nb("a", "0000");
         let b = nb("b", "ffff");
-        assert!(rival_keeps(&a, &b, true), "b yields to a");
-        assert!(!rival_keeps(&b, &a, true), "a keeps it against b");
+        assert!(rival_keeps(&a.metadata, &b.metadata, true), "b yields to a");
+        assert!(
+            !rival_keeps(&b.metadata, &a.metadata, true),
+            "a keeps it against b"
+        );
     }
 }

@@ -4,6 +4,7 @@
 use super::{
     apply::scope_of,
     backoff::jittered,
+    cache::Cached,
     context::{Context, ScopedClient},
     demand::Wanted,
     identity::CLOUD_ID_ANNOTATION,
@@ -29,7 +30,7 @@ use std::{
 /// Runs forever (until the task is dropped), polling every `interval` with jitter.
 pub async fn run<R: CloudResource>(
     ctx: Arc<Context<R>>,
-    store: Store<R>,
+    store: Store<Cached<R>>,
     mut wake: Sender<ObjectRef<R>>,
     interval: Duration,
 ) {
@@ -66,46 +67,55 @@ pub async fn run<R: CloudResource>(
             next_poll = tokio::time::Instant::now() + jittered(interval);
         }
         let started = ctx.demand.started();
-        let objects = store.state();
-        record_ready_gauge(&ctx, &objects);
+        // Each entry is decoded in turn and dropped once read: the poll never holds the
+        // whole kind decoded.
+        let entries = store.state();
+        let mut ready = ReadyCounts::default();
         let mut scopes: BTreeMap<String, Arc<ScopedClient>> = BTreeMap::new();
         let mut moved = Vec::new();
-        for obj in &objects {
+        // Several objects can name one resource (its owner, ObserveOnly viewers, rivals in
+        // ManagementConflict): each is woken, so none hides another's drift.
+        let mut by_id: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+        for (at, entry) in entries.iter().enumerate() {
+            let obj = match entry.decode() {
+                Ok(obj) => obj,
+                Err(err) => {
+                    tracing::warn!(kind = R::KIND, object = %entry.name_any(), error = %err, "cache entry unreadable");
+                    continue;
+                }
+            };
+            ready.count(&obj);
             let namespace = obj.namespace().unwrap_or_default();
             if let Ok(scoped) = ctx.clouds.for_object(&namespace, obj.spec()).await {
                 // A Secret or flag now pointing elsewhere changes nothing in the object: wake
                 // it, so it reports the changed scope instead of waiting for its resync.
                 let recorded = obj.status().and_then(|s| s.cloud().cloud_scope.as_ref());
                 if recorded.is_some_and(|r| *r != scope_of(&scoped.client)) {
-                    moved.push(ObjectRef::from_obj(obj.as_ref()));
+                    moved.push(ObjectRef::from_obj(&obj));
                 }
                 scopes.entry(scoped.key.clone()).or_insert(scoped);
             }
+            // ObserveOnly objects and objects in ManagementConflict record no cloud ID (or not
+            // yet): their spec.resourceId names the resource whose drift they report.
+            let status_id = obj.status().and_then(|s| s.cloud_id());
+            let annotated = obj.annotations().get(CLOUD_ID_ANNOTATION).map(String::as_str);
+            for id in [status_id, annotated, obj.spec().resource_id()]
+                .into_iter()
+                .flatten()
+            {
+                let woken = by_id.entry(Box::from(id)).or_default();
+                if woken.last() != Some(&at) {
+                    woken.push(at);
+                }
+            }
         }
+        ready.record(&ctx);
         for obj in moved {
             if wake.send(obj).await.is_err() {
                 return;
             }
         }
-        // Several objects can name one resource (its owner, ObserveOnly viewers, rivals in
-        // ManagementConflict): each is woken, so none hides another's drift.
-        let mut by_id: HashMap<&str, Vec<&Arc<R>>> = HashMap::new();
-        for o in &objects {
-            // ObserveOnly objects and objects in ManagementConflict record no cloud ID (or not
-            // yet): their spec.resourceId names the resource whose drift they report.
-            let status_id = o.status().and_then(|s| s.cloud_id());
-            let annotated = o.annotations().get(CLOUD_ID_ANNOTATION).map(String::as_str);
-            for id in [status_id, annotated, o.spec().resource_id()]
-                .into_iter()
-                .flatten()
-            {
-                let woken = by_id.entry(id).or_default();
-                if !woken.iter().any(|w| Arc::ptr_eq(w, o)) {
-                    woken.push(o);
-                }
-            }
-        }
-        let named: HashSet<&str> = by_id.keys().copied().collect();
+        let named: HashSet<&str> = by_id.keys().map(|id| &**id).collect();
         for (key, scoped) in scopes {
             if seeking && sought.is_empty() {
                 break;
@@ -144,11 +154,13 @@ pub async fn run<R: CloudResource>(
                 continue;
             }
             for id in &changed {
-                for obj in by_id.get(id.as_str()).into_iter().flatten() {
+                for &at in by_id.get(id.as_str()).into_iter().flatten() {
                     // Waits while the channel is full rather than dropping the wake-up: after a
                     // burst, one poll can find more changed objects than the channel holds, and
                     // a dropped wake-up is drift left unnoticed until the next resync.
-                    if wake.send(ObjectRef::from_obj(obj.as_ref())).await.is_err() {
+                    let key = ObjectRef::new(&entries[at].name_any())
+                        .within(&entries[at].namespace().unwrap_or_default());
+                    if wake.send(key).await.is_err() {
                         return;
                     }
                 }
@@ -167,27 +179,40 @@ pub async fn run<R: CloudResource>(
     }
 }
 
-fn record_ready_gauge<R: CloudResource>(ctx: &Context<R>, objects: &[Arc<R>]) {
-    let mut counts: BTreeMap<&str, i64> = [("True", 0), ("False", 0), ("Unknown", 0)].into();
-    for obj in objects {
+/// Objects by their `Ready` status, for the gauge.
+#[derive(Default)]
+struct ReadyCounts {
+    ready: i64,
+    not_ready: i64,
+    unknown: i64,
+}
+
+impl ReadyCounts {
+    fn count<R: CloudResource>(&mut self, obj: &R) {
         let ready = obj
             .status()
-            .and_then(|s| super::conditions::get(s.conditions(), READY).map(|c| c.status.clone()))
-            .unwrap_or_else(|| "Unknown".into());
-        let key = match ready.as_str() {
-            "True" => "True",
-            "False" => "False",
-            _ => "Unknown",
-        };
-        *counts.entry(key).or_default() += 1;
+            .and_then(|s| super::conditions::get(s.conditions(), READY))
+            .map(|c| c.status.as_str());
+        match ready {
+            Some("True") => self.ready += 1,
+            Some("False") => self.not_ready += 1,
+            _ => self.unknown += 1,
+        }
     }
-    for (ready, n) in counts {
-        ctx.metrics
-            .objects
-            .get_or_create(&super::metrics::ReadyLabels {
-                kind: R::KIND.into(),
-                ready: ready.into(),
-            })
-            .set(n);
+
+    fn record<R: CloudResource>(&self, ctx: &Context<R>) {
+        for (ready, n) in [
+            ("True", self.ready),
+            ("False", self.not_ready),
+            ("Unknown", self.unknown),
+        ] {
+            ctx.metrics
+                .objects
+                .get_or_create(&super::metrics::ReadyLabels {
+                    kind: R::KIND.into(),
+                    ready: ready.into(),
+                })
+                .set(n);
+        }
     }
 }

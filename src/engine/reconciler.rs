@@ -11,7 +11,7 @@ use crate::api::{
     common::{CommonSpec, CommonStatus, ManagementPolicy},
     conditions::{READY, SYNCED, reasons},
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::{
     ResourceExt,
     api::Api,
@@ -175,9 +175,10 @@ pub async fn reconcile<R: CloudResource>(obj: Arc<R>, ctx: Arc<Context<R>>) -> R
 }
 
 /// For the controller's `error_policy`: only status-write failures get here.
-pub fn error_policy<R: CloudResource>(obj: Arc<R>, err: &Error, ctx: Arc<Context<R>>) -> Action {
-    tracing::warn!(kind = R::KIND, object = %obj.name_any(), error = %err, "status write failed");
-    Action::requeue(ctx.backoff.next(&obj.uid().unwrap_or_default()))
+pub fn error_policy<R: CloudResource>(obj: &ObjectMeta, err: &Error, ctx: &Context<R>) -> Action {
+    let name = obj.name.as_deref().unwrap_or_default();
+    tracing::warn!(kind = R::KIND, object = %name, error = %err, "status write failed");
+    Action::requeue(ctx.backoff.next(obj.uid.as_deref().unwrap_or_default()))
 }
 
 fn now() -> Time {

@@ -1,17 +1,19 @@
 //! Runs one kind's controller: the kube-runtime `Controller` driving the generic reconcile,
 //! plus that kind's drift poller feeding `reconcile_on`.
 use crate::engine::{
+    cache::Cached,
     context::{CloudResolver, Context, EngineConfig},
     events::Events,
     metrics::Metrics,
+    outcome::{Error, Result},
     poller,
     reconciler::{error_policy, reconcile},
     resource::CloudResource,
 };
 use futures::{Future, StreamExt};
 use kube::{
-    Api, Client,
-    runtime::{Controller, WatchStreamExt, controller, reflector, watcher},
+    Api, Client, Resource,
+    runtime::{Controller, WatchStreamExt, controller, controller::Action, reflector, watcher},
 };
 use std::{sync::Arc, time::Duration};
 
@@ -42,14 +44,13 @@ pub async fn run<R: CloudResource>(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let api = match &settings.namespace {
-        Some(ns) => Api::<R>::namespaced(shared.client.clone(), ns),
-        None => Api::<R>::all(shared.client.clone()),
+        Some(ns) => Api::<Cached<R>>::namespaced(shared.client.clone(), ns),
+        None => Api::<Cached<R>>::all(shared.client.clone()),
     };
-    // What `Controller::new` builds, plus one step: the cache holds every object of the kind,
-    // slimmed before caching as kube.rs' watcher-memory guidance recommends.
+    // What `Controller::new` builds, with a compact entry per object instead of the object
+    // itself (`engine::cache`): the cache holds every object of the kind.
     let (store, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default().any_semantic())
-        .modify(slim::<R>)
         .reflect(writer)
         .applied_objects();
     let controller = Controller::for_stream(stream, store.clone());
@@ -73,10 +74,10 @@ pub async fn run<R: CloudResource>(
         settings.poll_interval,
     )));
     controller
-        .reconcile_on(wake_rx)
+        .reconcile_on(wake_rx.map(|obj| Cached::key(&obj)))
         .with_config(controller::Config::default().concurrency(settings.concurrency))
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile_cached, error_policy_cached, ctx)
         .for_each(|result| async move {
             if let Err(err) = result {
                 tracing::debug!(kind = R::KIND, error = %err, "controller event");
@@ -85,18 +86,14 @@ pub async fn run<R: CloudResource>(
         .await;
 }
 
-/// `kubectl apply` records the whole manifest in this annotation; nothing here reads it.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+/// Decodes the cache entry for the engine, which works on the whole object.
+async fn reconcile_cached<R: CloudResource>(obj: Arc<Cached<R>>, ctx: Arc<Context<R>>) -> Result<Action> {
+    let obj = obj.decode().map_err(kube::Error::SerdeError)?;
+    reconcile(Arc::new(obj), ctx).await
+}
 
-/// Drops what the operator never reads and what is often the bulk of an object as served: the
-/// managedFields and `kubectl apply`'s copy of the manifest. The cache then holds about one
-/// copy of what the user wrote, not three.
-fn slim<R: kube::Resource>(obj: &mut R) {
-    let meta = obj.meta_mut();
-    meta.managed_fields = None;
-    if let Some(annotations) = meta.annotations.as_mut() {
-        annotations.remove(LAST_APPLIED);
-    }
+fn error_policy_cached<R: CloudResource>(obj: Arc<Cached<R>>, err: &Error, ctx: Arc<Context<R>>) -> Action {
+    error_policy(obj.meta(), err, &ctx)
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -104,36 +101,5 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::notebook::Notebook;
-    use crate::engine::identity::CLOUD_ID_ANNOTATION;
-
-    #[test]
-    fn the_cached_copy_drops_managed_fields_and_the_last_applied_manifest_and_keeps_the_rest() {
-        let mut nb: Notebook = serde_json::from_value(serde_json::json!({
-            "apiVersion": "modelarts.operator.dev/v1alpha1", "kind": "Notebook",
-            "metadata": {
-                "name": "nb", "namespace": "ns",
-                "annotations": {LAST_APPLIED: "{\"spec\": {}}", CLOUD_ID_ANNOTATION: "id-1"},
-                "managedFields": [{"manager": "kubectl", "operation": "Apply"}],
-            },
-            "spec": {"flavor": "f", "image": {"id": "i"}, "volume": {"category": "EVS", "ownership": "MANAGED"}},
-        }))
-        .expect("notebook");
-        let spec = nb.spec.clone();
-        slim(&mut nb);
-        assert!(nb.metadata.managed_fields.is_none());
-        let annotations = nb.metadata.annotations.expect("annotations kept");
-        assert_eq!(annotations.len(), 1, "{annotations:?}");
-        assert_eq!(
-            annotations.get(CLOUD_ID_ANNOTATION).map(String::as_str),
-            Some("id-1")
-        );
-        assert_eq!(nb.spec, spec);
     }
 }
