@@ -3,12 +3,22 @@
 //! decoded when a reconcile or a poll needs it. A Ready Notebook costs ~4.4 KiB as a struct
 //! (each string, map and condition its own allocation) and ~1.5 KiB as text: with every object
 //! of a kind cached, this is most of the operator's memory (issue 12).
+//!
+//! The text is LZ4-compressed against a dictionary: one earlier object of the same kind that
+//! had a status. Objects of a kind share most of their text (keys, the API version, condition
+//! types, reasons and messages, often the spec), so each entry keeps mostly what is its own.
 use super::resource::CloudResource;
 use crate::api::common::CommonStatus;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, runtime::reflector::ObjectRef};
 use serde::{Deserialize, Deserializer};
-use std::{borrow::Cow, fmt, marker::PhantomData};
+use std::{
+    borrow::Cow,
+    collections::HashMap,
+    fmt,
+    marker::PhantomData,
+    sync::{Arc, LazyLock, RwLock},
+};
 
 /// `kubectl apply` records the whole manifest in this annotation; nothing here reads it.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -17,8 +27,35 @@ pub struct Cached<R> {
     /// Only the identifying fields; the rest of the metadata is in `body`.
     meta: ObjectMeta,
     cloud_id: Option<Box<str>>,
+    /// The object's compact JSON, LZ4-compressed against `dictionary`, its length prepended.
     body: Box<[u8]>,
+    /// Shared by the entries of a kind; each entry holds the one it was compressed with.
+    dictionary: Arc<[u8]>,
     kind: PhantomData<fn() -> R>,
+}
+
+/// One dictionary per kind, chosen once: the first object cached with a status (the
+/// conditions are much of an object's text). Until then, entries are compressed without one.
+static DICTIONARIES: LazyLock<RwLock<Dictionaries>> = LazyLock::new(Default::default);
+
+type Dictionaries = HashMap<&'static str, Arc<[u8]>>;
+
+fn dictionary(kind: &'static str, text: &[u8], has_status: bool) -> Arc<[u8]> {
+    let chosen = DICTIONARIES
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(kind)
+        .cloned();
+    match chosen {
+        Some(dictionary) => dictionary,
+        None if has_status => DICTIONARIES
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(kind)
+            .or_insert_with(|| Arc::from(text))
+            .clone(),
+        None => Arc::from(&[][..]),
+    }
 }
 
 impl<R: CloudResource> Cached<R> {
@@ -41,18 +78,29 @@ impl<R: CloudResource> Cached<R> {
             ..ObjectMeta::default()
         };
         let cloud_id = obj.status().and_then(|s| s.cloud_id()).map(Box::from);
-        let body = serde_json::to_vec(&obj)?.into_boxed_slice();
+        let text = serde_json::to_vec(&obj)?;
+        let dictionary = dictionary(R::KIND, &text, obj.status().is_some());
+        let body = lz4_flex::block::compress_prepend_size_with_dict(&text, &dictionary);
         Ok(Cached {
             meta,
             cloud_id,
-            body,
+            body: body.into_boxed_slice(),
+            dictionary,
             kind: PhantomData,
         })
     }
 
     /// The whole object as it was cached.
     pub fn decode(&self) -> Result<R, serde_json::Error> {
-        serde_json::from_slice(&self.body)
+        let text = lz4_flex::block::decompress_size_prepended_with_dict(&self.body, &self.dictionary)
+            // Only a bug could corrupt an entry this process wrote; say so as a decode error.
+            .map_err(|e| serde::de::Error::custom(format!("cache entry: {e}")))?;
+        serde_json::from_slice(&text)
+    }
+
+    /// Bytes the entry's text takes, compressed (for tests and measurement).
+    pub fn stored_len(&self) -> usize {
+        self.body.len()
     }
 
     /// `status.cloudId`, read without decoding.
@@ -76,6 +124,7 @@ impl<R> Clone for Cached<R> {
             meta: self.meta.clone(),
             cloud_id: self.cloud_id.clone(),
             body: self.body.clone(),
+            dictionary: self.dictionary.clone(),
             kind: PhantomData,
         }
     }
@@ -185,5 +234,44 @@ mod tests {
         let cached: Cached<Notebook> = serde_json::from_value(served).expect("cached");
         assert_eq!(cached.cloud_id(), None);
         assert!(cached.decode().expect("decodes").status.is_none());
+    }
+
+    #[test]
+    fn similar_objects_are_stored_in_a_fraction_of_their_text_and_each_decodes_to_its_own() {
+        let objects: Vec<serde_json::Value> = (0..50)
+            .map(|i| {
+                let mut served = served();
+                served["metadata"]["name"] = format!("nb-{i}").into();
+                served["metadata"]["uid"] = format!("8f3c2a4e-{i:04}-4b7e-9d1a-3c5e7f9b2d4a").into();
+                served["status"]["cloudId"] = format!("5d2f8c1a-{i:04}-4e6b-8a3c-1f7d9b5e2c4a").into();
+                served
+            })
+            .collect();
+        for served in &objects {
+            let cached: Cached<Notebook> = serde_json::from_value(served.clone()).expect("cached");
+            let mut expected: Notebook = serde_json::from_value(served.clone()).expect("notebook");
+            expected.metadata.managed_fields = None;
+            expected.annotations_mut().remove(LAST_APPLIED);
+            let decoded = cached.decode().expect("decodes");
+            assert_eq!(
+                serde_json::to_value(&decoded).unwrap(),
+                serde_json::to_value(&expected).unwrap()
+            );
+            let text = serde_json::to_vec(&decoded).unwrap().len();
+            assert!(
+                cached.stored_len() * 2 < text,
+                "{} bytes stored for {text} bytes of text",
+                cached.stored_len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_corrupt_entry_is_a_decode_error_not_a_panic() {
+        let mut cached: Cached<Notebook> = serde_json::from_value(served()).expect("cached");
+        // Cut short: the compressed block ends before the text it promises.
+        cached.body = Box::from(&cached.body[..cached.body.len() / 2]);
+        let err = cached.decode().expect_err("corrupt");
+        assert!(err.to_string().contains("cache entry"), "{err}");
     }
 }
