@@ -4,7 +4,7 @@
 //! Credentials: the client holds a [`SharedCredentials`] handle and reads it before signing each
 //! request, so replacing the credentials in the handle (a rotated Secret) takes effect on the next
 //! request without rebuilding the client. A client is also cheap to build per credentials scope:
-//! pass one `reqwest::Client` to [`ModelArtsClient::with_http_client`] to share its connection pool.
+//! pass one [`HttpPools`] to [`ModelArtsClient::with_http_client`] to share its connection pools.
 
 use std::fmt;
 use std::sync::Arc;
@@ -104,6 +104,9 @@ impl RetryPolicy {
     }
 }
 
+/// The default time allowed to open a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Where and how to call ModelArts.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -126,7 +129,7 @@ impl ClientConfig {
             region: region.into(),
             project_id: project_id.into(),
             endpoint: None,
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: CONNECT_TIMEOUT,
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             patch_content_type: PatchContentType::default(),
@@ -181,10 +184,52 @@ impl<F: Fn(&CallRecord) + Send + Sync> CallObserver for F {
     }
 }
 
+/// The connection pools of ModelArts clients. hyper grows an HTTP/1 connection's read buffer to
+/// fit the largest response it has read (up to ~400 KiB) and keeps it while the connection lives,
+/// so one page of a listing (200 notebooks, ~300 KiB) left a big buffer on whichever of the
+/// dozens of connections concurrent writes had opened. Reads get a pool of their own that keeps
+/// few idle connections; writes, answered with one resource, keep small buffers.
+#[derive(Clone)]
+pub struct HttpPools {
+    writes: reqwest::Client,
+    reads: reqwest::Client,
+}
+
+/// Idle connections the read pool keeps per host: the poller walks pages one at a time per kind.
+const IDLE_READ_CONNECTIONS: usize = 4;
+
+impl HttpPools {
+    pub fn new(connect_timeout: Duration) -> Result<Self, Error> {
+        let builder = || {
+            reqwest::Client::builder()
+                .use_rustls_tls()
+                .connect_timeout(connect_timeout)
+                // The SDK does not follow redirects; a redirect from ModelArts is an error to surface.
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let built = |b: reqwest::ClientBuilder| {
+            b.build()
+                .map_err(|e| Error::invalid_request("client.new", format!("cannot build HTTP client: {e}")))
+        };
+        Ok(HttpPools {
+            writes: built(builder())?,
+            reads: built(builder().pool_max_idle_per_host(IDLE_READ_CONNECTIONS))?,
+        })
+    }
+
+    fn for_method(&self, method: &Method) -> &reqwest::Client {
+        if method == Method::GET {
+            &self.reads
+        } else {
+            &self.writes
+        }
+    }
+}
+
 /// A ModelArts API client for one region and project.
 #[derive(Clone)]
 pub struct ModelArtsClient {
-    http: reqwest::Client,
+    http: HttpPools,
     base: String,
     region: String,
     project_id: String,
@@ -250,22 +295,16 @@ pub(crate) struct Reply {
 impl ModelArtsClient {
     /// A client with its own connection pool.
     pub fn new(config: ClientConfig, credentials: impl Into<SharedCredentials>) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .connect_timeout(config.connect_timeout)
-            // The SDK does not follow redirects; a redirect from ModelArts is an error to surface.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::invalid_request("client.new", format!("cannot build HTTP client: {e}")))?;
+        let http = HttpPools::new(config.connect_timeout)?;
         Self::with_http_client(config, credentials, http)
     }
 
-    /// A client sharing `http` (and its connection pool) with other clients, e.g. one client per
-    /// credentials scope over one pool.
+    /// A client sharing `http` (and its connection pools) with other clients, e.g. one client per
+    /// credentials scope over one set of pools.
     pub fn with_http_client(
         config: ClientConfig,
         credentials: impl Into<SharedCredentials>,
-        http: reqwest::Client,
+        http: HttpPools,
     ) -> Result<Self, Error> {
         let base = config
             .endpoint
@@ -504,6 +543,7 @@ impl ModelArtsClient {
 
         let mut builder = self
             .http
+            .for_method(&call.method)
             .request(call.method.clone(), url)
             .headers(header_map)
             .timeout(self.config.request_timeout);

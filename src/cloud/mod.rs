@@ -22,8 +22,8 @@ pub mod pools;
 pub mod signer;
 
 pub use client::{
-    CallObserver, CallOutcome, CallRecord, ClientConfig, ModelArtsClient, PatchContentType, RetryPolicy,
-    default_endpoint,
+    CONNECT_TIMEOUT, CallObserver, CallOutcome, CallRecord, ClientConfig, HttpPools, ModelArtsClient,
+    PatchContentType, RetryPolicy, default_endpoint,
 };
 pub use credentials::{Credentials, SharedCredentials};
 pub use error::{Error, ErrorKind};

@@ -4,7 +4,9 @@
 //! effect without a restart; one client (and token bucket) per credentials scope is cached.
 use crate::{
     api::common::CommonSpec,
-    cloud::{CallObserver, ClientConfig, Credentials, ModelArtsClient, gate::Fence},
+    cloud::{
+        CONNECT_TIMEOUT, CallObserver, ClientConfig, Credentials, HttpPools, ModelArtsClient, gate::Fence,
+    },
     engine::{
         context::{CloudResolver, ScopedClient},
         outcome::{Error, Result},
@@ -72,7 +74,7 @@ pub struct ResolverConfig {
 pub struct Resolver {
     kube: kube::Client,
     config: ResolverConfig,
-    http: reqwest::Client,
+    http: HttpPools,
     observer: Arc<dyn CallObserver>,
     limiters: RateLimiters,
     fence: Option<Arc<dyn Fence>>,
@@ -86,7 +88,7 @@ impl Resolver {
         Self {
             kube,
             config,
-            http: reqwest::Client::new(),
+            http: HttpPools::new(CONNECT_TIMEOUT).expect("the TLS backend is built in"),
             observer,
             limiters,
             fence: None,
