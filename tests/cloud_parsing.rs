@@ -94,3 +94,30 @@ fn notebook_flavor_pages_are_read_from_data_or_flavors() {
         assert_eq!(page.items()[0].id, id, "{body}");
     }
 }
+
+/// The drift snapshot keeps each notebook as its text (`engine::pack`): what it reads back
+/// must be the notebook it stored, field for field, however full or empty.
+#[test]
+fn a_notebook_stored_as_text_reads_back_equal_full_or_empty() {
+    use modelarts_operator::engine::pack::{Pack, Packer};
+    let full = r#"{
+        "id": "nb-1", "name": "nb", "description": "d", "status": "RUNNING", "fail_reason": "f",
+        "flavor": "modelarts.vm.cpu.2u", "image": {"id": "img"},
+        "lease": {"create_at": 1700000000000, "duration": 3600000, "enable": true, "type": "TIMING", "update_at": 1700000000001},
+        "pool": {"id": "p", "name": "pn"}, "url": "https://x", "ip": "10.0.0.1",
+        "endpoints": [{"service": "SSH", "dev_service": "SSH", "uri": "192.168.0.1:22", "key_pair_names": ["k"]}, {}],
+        "volume": {"capacity": 5},
+        "data_volumes": [{"id": "v", "category": "OBS", "mount_path": "/data/a", "uri": "obs://b", "url": "u",
+            "status": "MOUNTED", "failure_reason": "r", "efs_id": "e", "mount_type": "DYNAMIC"}],
+        "tags": [{"key": "owner", "value": "uid"}, {"key": "bare"}]
+    }"#;
+    let packer = Packer::default();
+    for body in [full, r#"{"id":"x"}"#, r#"{"id":"y","tags":[],"endpoints":[{}]}"#] {
+        let notebook: Notebook = serde_json::from_str(body).expect("notebook parses");
+        let text = notebook.text().expect("notebooks are kept as text");
+        assert_eq!(Notebook::from_text(&text).as_ref(), Some(&notebook), "{body}");
+        let stored = packer.pack(&notebook);
+        assert_eq!(packer.unpack(&stored).as_ref(), Some(&notebook), "{body}");
+        assert!(packer.same(&stored, &packer.pack(&notebook), &notebook));
+    }
+}

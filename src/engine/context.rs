@@ -1,6 +1,6 @@
 //! Shared state of one kind's controller: clients, caches, backoff, metrics, configuration.
 use super::{
-    backoff::Backoff, events::Events, metrics::Metrics, outcome::Result, resource::CloudResource,
+    backoff::Backoff, events::Events, key::Key, metrics::Metrics, outcome::Result, resource::CloudResource,
     snapshot::Snapshot,
 };
 use crate::{api::common::CommonSpec, cloud::ModelArtsClient};
@@ -92,7 +92,7 @@ pub struct Context<R: CloudResource> {
     /// Objects waiting for a listing instead of reading alone.
     pub demand: super::demand::Demand<R>,
     gates: Mutex<HashMap<String, Gate>>,
-    touched: Mutex<HashMap<String, Instant>>,
+    touched: Mutex<HashMap<Key, Instant>>,
     /// Creates this process saw answered and recorded (see [`Context::created`]).
     created: Mutex<CreatedLog>,
     /// When this controller started (wall clock, ms). It starts once this replica leads, so
@@ -104,7 +104,7 @@ pub struct Context<R: CloudResource> {
 /// since the last pruning: a burst of creates would otherwise scan the whole table on each one.
 #[derive(Debug)]
 struct CreatedLog {
-    by_uid: HashMap<String, Created>,
+    by_uid: HashMap<Key, Created>,
     prune_at: usize,
 }
 
@@ -120,8 +120,8 @@ impl Default for CreatedLog {
 /// A create this process recorded: its marker's token and the ID it made.
 #[derive(Clone, Debug)]
 struct Created {
-    token: String,
-    id: String,
+    token: Key,
+    id: Key,
     at: Instant,
 }
 
@@ -216,12 +216,12 @@ impl<R: CloudResource> Context<R> {
     /// snapshot entries are not trusted for it.
     pub fn touch(&self, uid: &str) {
         let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
-        touched.insert(uid.to_string(), Instant::now());
+        touched.insert(Key::new(uid), Instant::now());
     }
 
     pub fn last_touched(&self, uid: &str) -> Option<Instant> {
         let touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
-        touched.get(uid).copied()
+        touched.get(&Key::new(uid)).copied()
     }
 
     /// Records that the create licensed by the marker `token` made `id` and that this is now
@@ -233,10 +233,10 @@ impl<R: CloudResource> Context<R> {
             log.prune_at = (log.by_uid.len() * 2).max(1024);
         }
         log.by_uid.insert(
-            uid.to_string(),
+            Key::new(uid),
             Created {
-                token: token.to_string(),
-                id: id.to_string(),
+                token: Key::new(token),
+                id: Key::new(id),
                 at: Instant::now(),
             },
         );
@@ -248,9 +248,9 @@ impl<R: CloudResource> Context<R> {
     pub fn created_by(&self, uid: &str, token: &str) -> Option<String> {
         let log = self.created.lock().unwrap_or_else(|e| e.into_inner());
         log.by_uid
-            .get(uid)
-            .filter(|c| c.token == token && c.at.elapsed() < CREATED_MEMORY)
-            .map(|c| c.id.clone())
+            .get(&Key::new(uid))
+            .filter(|c| c.token == Key::new(token) && c.at.elapsed() < CREATED_MEMORY)
+            .map(|c| c.id.to_string())
     }
 
     /// Forgets per-object state once the object is gone.
@@ -260,11 +260,11 @@ impl<R: CloudResource> Context<R> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .by_uid
-            .remove(uid);
+            .remove(&Key::new(uid));
         self.open_gate(uid);
         self.backoff.reset(uid);
         let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
-        touched.remove(uid);
+        touched.remove(&Key::new(uid));
     }
 }
 

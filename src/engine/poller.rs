@@ -8,6 +8,7 @@ use super::{
     context::{Context, ScopedClient},
     demand::Wanted,
     identity::CLOUD_ID_ANNOTATION,
+    key::Key,
     resource::CloudResource,
     snapshot::Listing,
 };
@@ -34,7 +35,7 @@ pub async fn run<R: CloudResource>(
     mut wake: Sender<ObjectRef<R>>,
     interval: Duration,
 ) {
-    let mut listed_by_scope: HashMap<String, Vec<String>> = HashMap::new();
+    let mut listed_by_scope: HashMap<String, Vec<Key>> = HashMap::new();
     ctx.demand.serve();
     let mut next_poll = tokio::time::Instant::now() + jittered(interval);
     loop {

@@ -42,7 +42,7 @@ pub trait CloudResource:
     type Spec: CommonSpec + Send + Sync;
     type Status: CommonStatus + Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync;
     /// The cloud-side view, as observed.
-    type Remote: Clone + Debug + PartialEq + Send + Sync + 'static;
+    type Remote: super::pack::Pack + Debug + Send + Sync + 'static;
     /// One field-level difference between spec and cloud.
     type Change: Debug + Send + Sync;
     /// Facts from the cluster the kind needs (resolved before any cloud call).

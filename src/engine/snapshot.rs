@@ -1,5 +1,9 @@
 //! The cloud-side snapshot: every cloud resource of one kind, listed on a jittered interval and
 //! indexed by ID, so drift is found without per-object polling and reconciles can skip a GET.
+use super::{
+    key::Key,
+    pack::{Body, Pack, Packer},
+};
 use std::{
     collections::{HashMap, HashSet},
     sync::RwLock,
@@ -24,7 +28,7 @@ pub struct Entry<T> {
 #[derive(Debug)]
 pub struct Listing {
     listed_at: Instant,
-    seen: HashSet<String>,
+    seen: HashSet<Key>,
     changed: Vec<String>,
     /// Pages applied so far.
     pages: u32,
@@ -45,7 +49,7 @@ impl Listing {
     /// nothing is concluded about resources it did not reach. Returns the IDs its pages changed
     /// or added, and the IDs it showed together with those of `previous_ids` it did not reach,
     /// which stay candidates for vanishing (the next listing's `previous_ids`).
-    pub fn abandon(self, previous_ids: &[String]) -> (Vec<String>, Vec<String>) {
+    pub fn abandon(self, previous_ids: &[Key]) -> (Vec<String>, Vec<Key>) {
         let Listing {
             mut seen, changed, ..
         } = self;
@@ -54,19 +58,27 @@ impl Listing {
     }
 }
 
+/// An entry as held: the remote packed (`engine::pack`), the rest as in [`Entry`].
+#[derive(Debug)]
+struct Stored<T> {
+    body: Body<T>,
+    listed_at: Instant,
+    read_for: Option<u64>,
+    page: Option<u32>,
+}
+
 #[derive(Debug)]
 pub struct Snapshot<T> {
-    /// Boxed: the table then holds a key and a pointer per slot, not an inline remote (about
-    /// 450 bytes for a notebook), so its spare capacity and the copy made while it grows cost
-    /// little at 10,000 entries.
-    entries: RwLock<HashMap<String, Box<Entry<T>>>>,
+    entries: RwLock<HashMap<Key, Stored<T>>>,
+    /// Packs and unpacks the entries' remotes.
+    packer: Packer,
     /// When the operator last changed each cloud resource, whichever object did it: an entry
     /// listed or read earlier is stale for every object (a Retain untag followed by an
     /// adoption must not see the old owner tag).
-    mutated: RwLock<HashMap<String, Instant>>,
+    mutated: RwLock<HashMap<Key, Instant>>,
     /// When a listing last found each resource gone (kept for a while): a gate held on a
     /// resource's state reopens when the resource disappears, not only when its state moves.
-    vanished: RwLock<HashMap<String, Instant>>,
+    vanished: RwLock<HashMap<Key, Instant>>,
 }
 
 /// How long a disappearance is remembered.
@@ -76,15 +88,17 @@ impl<T> Default for Snapshot<T> {
     fn default() -> Self {
         Self {
             entries: RwLock::new(HashMap::new()),
+            packer: Packer::default(),
             mutated: RwLock::new(HashMap::new()),
             vanished: RwLock::new(HashMap::new()),
         }
     }
 }
 
-impl<T: Clone + PartialEq> Snapshot<T> {
+impl<T: Pack> Snapshot<T> {
     /// A fresh enough entry listed after the operator last changed the resource.
     pub fn fresh(&self, id: &str, max_age: Duration, touched: Option<Instant>, reader: u64) -> Option<T> {
+        let id = &Key::new(id);
         let mutated = self
             .mutated
             .read()
@@ -97,36 +111,40 @@ impl<T: Clone + PartialEq> Snapshot<T> {
             && touched.is_none_or(|t| entry.listed_at > t)
             && mutated.is_none_or(|t| entry.listed_at > t)
             && entry.read_for.is_none_or(|r| r == reader);
-        fresh.then(|| entry.remote.clone())
+        if !fresh {
+            return None;
+        }
+        self.packer.unpack(&entry.body)
     }
 
     /// The entry for `id`, however old (callers compare `listed_at` themselves).
     pub fn entry(&self, id: &str) -> Option<Entry<T>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries.get(id).map(|e| Entry::clone(e))
+        let stored = entries.get(&Key::new(id))?;
+        Some(Entry {
+            remote: self.packer.unpack(&stored.body)?,
+            listed_at: stored.listed_at,
+            read_for: stored.read_for,
+            page: stored.page,
+        })
     }
 
     /// When a listing found `id` gone, if it did within the last minutes and it has not
     /// reappeared since.
     pub fn vanished_at(&self, id: &str) -> Option<Instant> {
         let vanished = self.vanished.read().unwrap_or_else(|e| e.into_inner());
-        vanished.get(id).copied()
+        vanished.get(&Key::new(id)).copied()
     }
 
     /// Records that the operator just changed cloud resource `id`.
     pub fn mutated(&self, id: &str) {
         let mut mutated = self.mutated.write().unwrap_or_else(|e| e.into_inner());
-        mutated.insert(id.to_string(), Instant::now());
+        mutated.insert(Key::new(id), Instant::now());
     }
 
     /// Replaces the entries of one scope's listing; returns the IDs whose cloud object changed,
     /// appeared or disappeared since the previous listing of that scope.
-    pub fn replace(
-        &self,
-        previous_ids: &[String],
-        listed: Vec<(String, T)>,
-        listed_at: Instant,
-    ) -> Vec<String> {
+    pub fn replace(&self, previous_ids: &[Key], listed: Vec<(String, T)>, listed_at: Instant) -> Vec<String> {
         let mut listing = Listing::new(listed_at);
         self.page(&mut listing, listed);
         self.finish(listing, previous_ids).0
@@ -140,25 +158,29 @@ impl<T: Clone + PartialEq> Snapshot<T> {
         let index = listing.pages;
         listing.pages += 1;
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        for (id, remote) in page {
+        for (text, remote) in page {
+            let id = Key::new(&text);
             // A GET that started after this list began saw a newer state: keep it.
             if let Some(newer) = entries.get_mut(&id).filter(|e| e.listed_at > listed_at) {
                 newer.page = Some(index);
                 listing.seen.insert(id);
                 continue;
             }
-            let differs = entries.get(&id).is_none_or(|e| e.remote != remote);
+            let body = self.packer.pack(&remote);
+            let differs = entries
+                .get(&id)
+                .is_none_or(|e| !self.packer.same(&e.body, &body, &remote));
             if differs {
-                listing.changed.push(id.clone());
+                listing.changed.push(text);
             }
             entries.insert(
                 id.clone(),
-                Box::new(Entry {
-                    remote,
+                Stored {
+                    body,
                     listed_at,
                     read_for: None,
                     page: Some(index),
-                }),
+                },
             );
             listing.seen.insert(id);
         }
@@ -167,7 +189,7 @@ impl<T: Clone + PartialEq> Snapshot<T> {
     /// Ends a complete listing: IDs of `previous_ids` it did not show are gone. Returns the
     /// IDs that changed, appeared or disappeared, and the IDs this listing showed (the next
     /// listing's `previous_ids`).
-    pub fn finish(&self, listing: Listing, previous_ids: &[String]) -> (Vec<String>, Vec<String>) {
+    pub fn finish(&self, listing: Listing, previous_ids: &[Key]) -> (Vec<String>, Vec<Key>) {
         let Listing {
             listed_at,
             seen,
@@ -182,7 +204,7 @@ impl<T: Clone + PartialEq> Snapshot<T> {
             if !seen.contains(id) && entries.remove(id).is_some() {
                 mutated.remove(id);
                 vanished.insert(id.clone(), listed_at);
-                changed.push(id.clone());
+                changed.push(id.to_string());
             }
         }
         (changed, seen.into_iter().collect())
@@ -192,17 +214,18 @@ impl<T: Clone + PartialEq> Snapshot<T> {
     /// that follows its own status write then reads this instead of issuing the same GET again.
     /// A newer entry (a later list or GET) is kept.
     pub fn observed(&self, id: &str, remote: T, read_at: Instant, reader: u64) {
+        let id = Key::new(id);
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.get(id).is_none_or(|e| e.listed_at <= read_at) {
-            let page = entries.get(id).and_then(|e| e.page);
+        if entries.get(&id).is_none_or(|e| e.listed_at <= read_at) {
+            let page = entries.get(&id).and_then(|e| e.page);
             entries.insert(
-                id.to_string(),
-                Box::new(Entry {
-                    remote,
+                id,
+                Stored {
+                    body: self.packer.pack(&remote),
                     listed_at: read_at,
                     read_for: Some(reader),
                     page,
-                }),
+                },
             );
         }
     }
@@ -212,7 +235,7 @@ impl<T: Clone + PartialEq> Snapshot<T> {
     /// on plus one for creates since, and `full` when only a GET has seen it.
     pub fn pages_to(&self, id: &str, full: usize) -> usize {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let pages = match entries.get(id) {
+        let pages = match entries.get(&Key::new(id)) {
             None => 1,
             Some(e) => e.page.map_or(full, |p| p as usize + 2),
         };
@@ -231,6 +254,17 @@ impl<T: Clone + PartialEq> Snapshot<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::pack::{from_json, json_text};
+
+    // Packed as text, so these tests take the path notebooks take.
+    impl Pack for i32 {
+        fn text(&self) -> Option<Vec<u8>> {
+            json_text(self)
+        }
+        fn from_text(text: &[u8]) -> Option<Self> {
+            from_json(text)
+        }
+    }
 
     #[test]
     fn a_relisting_reports_only_changed_new_and_vanished_ids() {
@@ -255,7 +289,7 @@ mod tests {
             vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)],
             Instant::now(),
         );
-        let previous: Vec<String> = vec!["a".into(), "b".into(), "c".into()];
+        let previous: Vec<Key> = vec!["a".into(), "b".into(), "c".into()];
         let mut listing = Listing::new(Instant::now());
         snap.page(&mut listing, vec![("a".into(), 1), ("b".into(), 20)]);
         assert_eq!(
@@ -268,7 +302,7 @@ mod tests {
         let (changed, mut ids) = snap.finish(listing, &previous);
         assert_eq!(changed, vec!["b".to_string(), "d".into(), "c".into()]);
         ids.sort();
-        assert_eq!(ids, vec!["a".to_string(), "b".into(), "d".into()]);
+        assert_eq!(ids, vec![Key::from("a"), "b".into(), "d".into()]);
         assert!(snap.entry("c").is_none() && snap.vanished_at("c").is_some());
     }
 
@@ -299,7 +333,7 @@ mod tests {
         let (changed, mut ids) = listing.abandon(&["a".into(), "b".into()]);
         ids.sort();
         assert_eq!(changed, vec!["a".to_string()]);
-        assert_eq!(ids, vec!["a".to_string(), "b".into()], "b stays a candidate");
+        assert_eq!(ids, vec![Key::from("a"), "b".into()], "b stays a candidate");
         assert_eq!(snap.entry("a").map(|e| e.remote), Some(10));
         assert_eq!(
             snap.entry("b").map(|e| e.remote),

@@ -17,6 +17,7 @@ use crate::{
         conditions,
         context::Context,
         outcome::{Error, Result, Step},
+        pack::{self, Pack},
         resource::{CloudResource, Cx, Readiness},
         tags::{OWNER_TAG, Ownership, ownership},
     },
@@ -35,6 +36,16 @@ const PAGE: u32 = 200;
 
 fn now_ms() -> i64 {
     crate::cloud::clock::now_ms()
+}
+
+/// Notebooks come by the thousand: the snapshot keeps each as compressed JSON (`engine::pack`).
+impl Pack for Remote {
+    fn text(&self) -> Option<Vec<u8>> {
+        pack::json_text(self)
+    }
+    fn from_text(text: &[u8]) -> Option<Self> {
+        pack::from_json(text)
+    }
 }
 
 impl CloudResource for Notebook {

@@ -42,7 +42,7 @@ pub struct TagsBody {
 /// catalogue entry, the auth token, user, affinity, billing, action progress, ...) is skipped
 /// while reading. The drift snapshot holds one of these per notebook the operator owns, so at
 /// 10,000 notebooks each unread field cost megabytes (benches/README.md, Memory).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Notebook {
     #[serde(deserialize_with = "crate::cloud::de::nullable")]
@@ -72,7 +72,7 @@ pub struct Notebook {
 
 /// A notebook's `image`: only its ID is compared with the spec (the full catalogue entry is
 /// `Image`, from the images API).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NotebookImage {
     #[serde(deserialize_with = "crate::cloud::de::nullable")]
@@ -134,7 +134,7 @@ pub struct Image {
 }
 
 /// Auto-stop timer. Times and durations are epoch/interval milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Lease {
     pub create_at: Option<i64>,
@@ -155,7 +155,7 @@ pub struct LeaseRequest {
     pub lease_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PoolRef {
     pub id: Option<String>,
@@ -178,7 +178,7 @@ pub struct Endpoint {
 
 /// `VolumeRes`: the notebook's main storage as reported; only what the operator reads (its
 /// size, for a volume grown in the spec), as for `Notebook`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VolumeInfo {
     pub capacity: Option<i64>,
@@ -206,7 +206,7 @@ pub struct VolumeMount {
 }
 
 /// `DataVolumesRes`: an extra (e.g. dynamically mounted) storage of a notebook.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DataVolume {
     pub id: Option<String>,

@@ -25,6 +25,9 @@ pub enum Remote {
     Supernode(Supernode),
 }
 
+/// Lite Servers are few (hundreds, not thousands): the snapshot keeps them as structs.
+impl crate::engine::pack::Pack for Remote {}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Supernode {
     pub hyper: Hyperinstance,

@@ -27,6 +27,9 @@ pub struct Remote {
     pub tags: Tags,
 }
 
+/// Pools are few (hundreds, not thousands): the snapshot keeps them as structs.
+impl crate::engine::pack::Pack for Remote {}
+
 /// One difference between spec and cloud. All of them go out in one merge patch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
