@@ -7,7 +7,7 @@
 //! The text is LZ4-compressed against a dictionary: one earlier object of the same kind that
 //! had a status. Objects of a kind share most of their text (keys, the API version, condition
 //! types, reasons and messages, often the spec), so each entry keeps mostly what is its own.
-use super::resource::CloudResource;
+use super::{key::Key, resource::CloudResource};
 use crate::api::common::CommonStatus;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, runtime::reflector::ObjectRef};
@@ -24,8 +24,11 @@ use std::{
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 pub struct Cached<R> {
-    /// Only the identifying fields; the rest of the metadata is in `body`.
+    /// Only the identifying fields, less the UID; the rest of the metadata is in `body`.
+    /// kube-runtime copies the UID of this metadata into every reference to the object (the
+    /// cache's key, each queued reconcile), ~50 bytes each; it is kept once, in `uid`.
     meta: ObjectMeta,
+    uid: Option<Key>,
     cloud_id: Option<Box<str>>,
     /// The object's compact JSON, LZ4-compressed against `dictionary`, its length prepended.
     body: Box<[u8]>,
@@ -70,19 +73,20 @@ impl<R: CloudResource> Cached<R> {
         let meta = ObjectMeta {
             name: full.name.clone(),
             namespace: full.namespace.clone(),
-            uid: full.uid.clone(),
             resource_version: full.resource_version.clone(),
             generation: full.generation,
             creation_timestamp: full.creation_timestamp.clone(),
             deletion_timestamp: full.deletion_timestamp.clone(),
             ..ObjectMeta::default()
         };
+        let uid = full.uid.as_deref().map(Key::new);
         let cloud_id = obj.status().and_then(|s| s.cloud_id()).map(Box::from);
         let text = serde_json::to_vec(&obj)?;
         let dictionary = dictionary(R::KIND, &text, obj.status().is_some());
         let body = lz4_flex::block::compress_prepend_size_with_dict(&text, &dictionary);
         Ok(Cached {
             meta,
+            uid,
             cloud_id,
             body: body.into_boxed_slice(),
             dictionary,
@@ -101,6 +105,19 @@ impl<R: CloudResource> Cached<R> {
     /// Bytes the entry's text takes, compressed (for tests and measurement).
     pub fn stored_len(&self) -> usize {
         self.body.len()
+    }
+
+    /// `metadata.uid`, which [`Resource::meta`] leaves out.
+    pub fn object_uid(&self) -> Option<&Key> {
+        self.uid.as_ref()
+    }
+
+    /// The identifying metadata with the UID, for the checks that compare objects.
+    pub fn identity(&self) -> ObjectMeta {
+        ObjectMeta {
+            uid: self.uid.as_ref().map(Key::to_string),
+            ..self.meta.clone()
+        }
     }
 
     /// `status.cloudId`, read without decoding.
@@ -122,6 +139,7 @@ impl<R> Clone for Cached<R> {
     fn clone(&self) -> Self {
         Cached {
             meta: self.meta.clone(),
+            uid: self.uid.clone(),
             cloud_id: self.cloud_id.clone(),
             body: self.body.clone(),
             dictionary: self.dictionary.clone(),
@@ -217,7 +235,14 @@ mod tests {
         let cached: Cached<Notebook> = serde_json::from_value(served()).expect("cached");
         assert_eq!(cached.name_any(), "nb");
         assert_eq!(cached.namespace().as_deref(), Some("ns"));
-        assert_eq!(cached.uid().as_deref(), Some("u-1"));
+        assert_eq!(cached.object_uid(), Some(&Key::new("u-1")));
+        assert_eq!(cached.identity().uid.as_deref(), Some("u-1"));
+        assert_eq!(
+            cached.uid(),
+            None,
+            "kept once, not in each reference to the object"
+        );
+        assert_eq!(ObjectRef::from_obj(&cached).extra.uid, None);
         assert_eq!(cached.resource_version().as_deref(), Some("7"));
         assert_eq!(cached.meta().generation, Some(2));
         assert!(cached.meta().creation_timestamp.is_some());

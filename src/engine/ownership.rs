@@ -5,21 +5,22 @@
 use super::{
     cache::Cached,
     context::Context,
+    key::Key,
     outcome::{Error, Result},
     resource::CloudResource,
     tags::{self, OWNER_TAG, Ownership},
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 use std::sync::Arc;
 
 /// Another object of this kind that records `id` as its cloud resource.
 pub fn claimed_by_other<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str) -> Option<Arc<Cached<R>>> {
     let store = ctx.store.as_ref()?;
-    let uid = obj.meta().uid.as_deref();
+    let uid = obj.meta().uid.as_deref().map(Key::new);
     // Runs on every reconcile over the whole cache: `find` borrows in place and the cloud ID,
     // which rarely matches, is compared first, without decoding the entry.
-    store.find(|other| other.cloud_id() == Some(id) && other.meta().uid.as_deref() != uid)
+    store.find(|other| other.cloud_id() == Some(id) && other.object_uid() != uid.as_ref())
 }
 
 /// Whether `other`, which records the cloud ID, keeps it against `obj`. A recorded claim always
@@ -55,10 +56,11 @@ pub fn check_conflict<R: CloudResource>(
         Some(Ownership::Unclaimed) | None => {}
     }
     let Some(store) = &ctx.store else { return Ok(()) };
+    let key = Key::new(&uid);
     let rival = store.find(|other| {
         other.cloud_id() == Some(id)
-            && other.meta().uid.as_deref() != Some(uid.as_str())
-            && rival_keeps(other.meta(), obj.meta(), recorded)
+            && other.object_uid() != Some(&key)
+            && rival_keeps(&other.identity(), obj.meta(), recorded)
     });
     match rival {
         Some(other) => Err(Error::ManagementConflict(format!(

@@ -12,7 +12,7 @@ use crate::engine::{
 };
 use futures::{Future, StreamExt};
 use kube::{
-    Api, Client, Resource,
+    Api, Client,
     runtime::{Controller, WatchStreamExt, controller, controller::Action, reflector, watcher},
 };
 use std::{sync::Arc, time::Duration};
@@ -93,7 +93,7 @@ async fn reconcile_cached<R: CloudResource>(obj: Arc<Cached<R>>, ctx: Arc<Contex
 }
 
 fn error_policy_cached<R: CloudResource>(obj: Arc<Cached<R>>, err: &Error, ctx: Arc<Context<R>>) -> Action {
-    error_policy(obj.meta(), err, &ctx)
+    error_policy(&obj.identity(), err, &ctx)
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
