@@ -284,16 +284,16 @@ async fn lookup<R: CloudResource>(obj: &R, cx: &Cx<'_, R>, id: &str) -> Result<O
             !matches!(obj.readiness(remote), Readiness::Progressing { .. })
                 || ctx
                     .snapshot
-                    .entry(id)
-                    .is_some_and(|e| e.listed_at.elapsed() < ctx.config.waiting)
+                    .listed_at(id)
+                    .is_some_and(|at| at.elapsed() < ctx.config.waiting)
         })
     {
         // The listing stood in for this object's own read: like a GET's answer, it serves
         // this object as it is now, and any edit to the object earns a new read.
         if ctx.demand.done(&uid)
-            && let Some(entry) = ctx.snapshot.entry(id)
+            && let Some(listed_at) = ctx.snapshot.listed_at(id)
         {
-            ctx.snapshot.observed(id, remote.clone(), entry.listed_at, reader);
+            ctx.snapshot.observed(id, remote.clone(), listed_at, reader);
         }
         return Ok(Some(remote));
     }
@@ -303,7 +303,7 @@ async fn lookup<R: CloudResource>(obj: &R, cx: &Cx<'_, R>, id: &str) -> Result<O
     tracing::debug!(
         kind = R::KIND,
         object = %obj.name_any(),
-        entry = ?ctx.snapshot.entry(id).map(|e| e.listed_at.elapsed()),
+        entry = ?ctx.snapshot.listed_at(id).map(|at| at.elapsed()),
         touched = ?ctx.last_touched(&uid).map(|t| t.elapsed()),
         "reading alone"
     );

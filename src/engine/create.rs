@@ -85,10 +85,10 @@ pub fn pick<R: CloudResource>(
 /// True when a listing or read that started before `sent_local_ms` already showed `id`: it
 /// existed before the create was sent, so the create did not make it.
 fn listed_before<R: CloudResource>(ctx: &Context<R>, id: &str, sent_local_ms: i64) -> bool {
-    let Some(entry) = ctx.snapshot.entry(id) else {
+    let Some(listed_at) = ctx.snapshot.listed_at(id) else {
         return false;
     };
-    let listed_ms = jiff::Timestamp::now().as_millisecond() - entry.listed_at.elapsed().as_millis() as i64;
+    let listed_ms = jiff::Timestamp::now().as_millisecond() - listed_at.elapsed().as_millis() as i64;
     listed_ms + 1_000 < sent_local_ms
 }
 

@@ -129,6 +129,12 @@ impl<T: Pack> Snapshot<T> {
         })
     }
 
+    /// When the listing or read behind `id`'s entry started, without decoding the entry.
+    pub fn listed_at(&self, id: &str) -> Option<Instant> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries.get(&Key::new(id)).map(|e| e.listed_at)
+    }
+
     /// When a listing found `id` gone, if it did within the last minutes and it has not
     /// reappeared since.
     pub fn vanished_at(&self, id: &str) -> Option<Instant> {
@@ -157,16 +163,22 @@ impl<T: Pack> Snapshot<T> {
         let listed_at = listing.listed_at;
         let index = listing.pages;
         listing.pages += 1;
+        // Encoded before the lock is taken: readers wait only for the table updates.
+        let page: Vec<_> = page
+            .into_iter()
+            .map(|(text, remote)| {
+                let body = self.packer.pack(&remote);
+                (Key::new(&text), text, remote, body)
+            })
+            .collect();
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        for (text, remote) in page {
-            let id = Key::new(&text);
+        for (id, text, remote, body) in page {
             // A GET that started after this list began saw a newer state: keep it.
             if let Some(newer) = entries.get_mut(&id).filter(|e| e.listed_at > listed_at) {
                 newer.page = Some(index);
                 listing.seen.insert(id);
                 continue;
             }
-            let body = self.packer.pack(&remote);
             let differs = entries
                 .get(&id)
                 .is_none_or(|e| !self.packer.same(&e.body, &body, &remote));
@@ -215,13 +227,14 @@ impl<T: Pack> Snapshot<T> {
     /// A newer entry (a later list or GET) is kept.
     pub fn observed(&self, id: &str, remote: T, read_at: Instant, reader: u64) {
         let id = Key::new(id);
+        let body = self.packer.pack(&remote);
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.get(&id).is_none_or(|e| e.listed_at <= read_at) {
             let page = entries.get(&id).and_then(|e| e.page);
             entries.insert(
                 id,
                 Stored {
-                    body: self.packer.pack(&remote),
+                    body,
                     listed_at: read_at,
                     read_for: Some(reader),
                     page,
@@ -304,6 +317,19 @@ mod tests {
         ids.sort();
         assert_eq!(ids, vec![Key::from("a"), "b".into(), "d".into()]);
         assert!(snap.entry("c").is_none() && snap.vanished_at("c").is_some());
+    }
+
+    #[test]
+    fn an_entry_tells_when_it_was_listed_or_read() {
+        let snap = Snapshot::default();
+        let listed = Instant::now();
+        snap.replace(&[], vec![("a".into(), 1)], listed);
+        assert_eq!(snap.listed_at("a"), Some(listed));
+        let read = Instant::now();
+        snap.observed("b", 2, read, 7);
+        assert_eq!(snap.listed_at("b"), Some(read));
+        assert_eq!(snap.listed_at("c"), None);
+        assert_eq!(snap.entry("a").map(|e| e.listed_at), snap.listed_at("a"));
     }
 
     #[test]
