@@ -1,6 +1,9 @@
 //! Gives freed heap back to the system. glibc keeps what a burst freed in its per-thread arenas
 //! (the scale bench saw RSS 40–75 MiB above the live heap at 10,000 notebooks); `malloc_trim`
-//! releases the free pages of every arena. Elsewhere than glibc this is a no-op.
+//! releases the free pages of every arena. Elsewhere than glibc this is a no-op. The operator
+//! binary allocates with jemalloc (src/main.rs), which returns memory itself, so there this trims
+//! only what C code took from glibc; the trim still serves the library run in-process on glibc
+//! (the scale bench's `--in-process`, the tests).
 use std::time::Duration;
 
 /// How often the heap is trimmed: a trim costs a walk of the arenas (milliseconds), and bursts
