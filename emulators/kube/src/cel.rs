@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use cel::common::types::{CelBool, CelString};
 use serde_json::Value;
 
 /// Why a rule did not pass.
@@ -73,7 +74,44 @@ fn kubernetes_env() -> cel::Env {
     if let Err(e) = env.add_extension(cel::extensions::strings) {
         tracing::warn!(error = %e, "CEL strings extension unavailable");
     }
+    if let Err(e) = env.add_extension(regex_matches) {
+        tracing::warn!(error = %e, "CEL matches() unavailable");
+    }
     env
+}
+
+/// The standard `matches`, as a function (`matches(s, re)`) and a method (`s.matches(re)`), under
+/// the ids the `cel` crate gives its own (left out: it compiles the pattern on every call).
+fn regex_matches(env: &mut cel::Env) -> Result<(), cel::DeclarationError> {
+    cel::add_overload!(env, fn matches: (CelString, CelString) -> Result<CelBool>, id = "matches")?;
+    cel::add_member_overload!(env, fn matches: (CelString, CelString) -> Result<CelBool>)?;
+    Ok(())
+}
+
+fn matches(this: &CelString<'_>, re: &CelString<'_>) -> Result<CelBool, cel::ExecutionError> {
+    static PATTERNS: OnceLock<Mutex<HashMap<String, regex::Regex>>> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(Default::default);
+    let cached = patterns
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(re.inner())
+        .cloned();
+    let compiled = match cached {
+        Some(compiled) => compiled,
+        None => {
+            let compiled =
+                regex::Regex::new(re.inner()).map_err(|err| cel::ExecutionError::FunctionError {
+                    function: "matches".to_string(),
+                    message: format!("'{}' not a valid regex:\n{err}", re.inner()),
+                })?;
+            patterns
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(re.inner().to_string(), compiled.clone());
+            compiled
+        }
+    };
+    Ok(CelBool::from(compiled.is_match(this.inner())))
 }
 
 thread_local! {
@@ -141,6 +179,26 @@ mod tests {
         for (rule, want) in cases {
             assert_eq!(evaluate(rule, &spec, None).is_ok(), want, "rule {rule}");
         }
+    }
+
+    #[test]
+    fn matches_searches_as_a_method_and_a_function_the_same_on_every_call() {
+        let spec = json!({"region": "cn-north-4"});
+        for _ in 0..2 {
+            for (rule, want) in [
+                ("self.region.matches('north')", true),
+                ("self.region.matches('^north')", false),
+                ("matches(self.region, '-[0-9]+$')", true),
+                ("matches(self.region, '^eu-')", false),
+            ] {
+                assert_eq!(evaluate(rule, &spec, None).is_ok(), want, "rule {rule}");
+            }
+        }
+        let bad = evaluate("self.region.matches('(north')", &spec, None);
+        assert!(
+            matches!(&bad, Err(RuleFailure::Error(e)) if e.contains("not a valid regex")),
+            "{bad:?}"
+        );
     }
 
     #[test]
