@@ -7,6 +7,11 @@ use clap::Parser;
 use kube_emulator::{KubeEmulator, Options};
 use tokio::signal::unix::{SignalKind, signal};
 
+/// This server allocates and frees JSON values on every request; jemalloc does that faster than
+/// glibc's allocator under the scale bench's load (benches/README, "jemalloc").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(about = "Loopback Kubernetes API server for tests and the demo (not a real cluster)")]
 struct Args {
