@@ -219,8 +219,18 @@ fn defer_to_listing<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str) -> bo
     let Some(page) = R::READS_FROM_LISTING else {
         return false;
     };
-    let full = ctx.snapshot.len().div_ceil(page.max(1)).max(1);
-    let pages = ctx.snapshot.pages_to(id, full);
+    // A full listing is as long as the cloud's list of this kind: about one resource per
+    // cached object until the snapshot holds them (after a restart it starts empty).
+    let cached = ctx.store.as_ref().map_or(0, |store| store.len());
+    let full = ctx.snapshot.len().max(cached).div_ceil(page.max(1)).max(1);
+    // An object made since this process started names a resource made since (the newest
+    // pages); an older one may name any, and the snapshot starts empty on a restart.
+    let made_since_start = obj
+        .meta()
+        .creation_timestamp
+        .as_ref()
+        .is_some_and(|t| t.0.as_millisecond() > ctx.started_ms + create::CLOCK_SLACK_MS);
+    let pages = ctx.snapshot.pages_to(id, full, made_since_start);
     let uid = obj.uid().unwrap_or_default();
     ctx.demand.defer(&uid, ObjectRef::from_obj(obj), id, pages)
 }

@@ -18,7 +18,7 @@ use kube::ResourceExt;
 
 /// The cloud's clock is read from `Date` headers (one-second resolution, two seconds of noise):
 /// a resource made this long before the create was sent may still be its answer.
-const CLOCK_SLACK_MS: i64 = 3_000;
+pub(super) const CLOCK_SLACK_MS: i64 = 3_000;
 
 /// What the lookup after an uncertain create found.
 #[derive(Debug, PartialEq)]

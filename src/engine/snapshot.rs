@@ -6,7 +6,10 @@ use super::{
 };
 use std::{
     collections::{HashMap, HashSet},
-    sync::RwLock,
+    sync::{
+        RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -79,6 +82,9 @@ pub struct Snapshot<T> {
     /// When a listing last found each resource gone (kept for a while): a gate held on a
     /// resource's state reopens when the resource disappears, not only when its state moves.
     vanished: RwLock<HashMap<Key, Instant>>,
+    /// Whether a complete listing has ended since the operator started: until then an ID the
+    /// snapshot lacks may be anywhere in a listing (a restart), not among the newest.
+    complete: AtomicBool,
 }
 
 /// How long a disappearance is remembered.
@@ -91,6 +97,7 @@ impl<T> Default for Snapshot<T> {
             packer: Packer::default(),
             mutated: RwLock::new(HashMap::new()),
             vanished: RwLock::new(HashMap::new()),
+            complete: AtomicBool::new(false),
         }
     }
 }
@@ -219,6 +226,7 @@ impl<T: Pack> Snapshot<T> {
                 changed.push(id.to_string());
             }
         }
+        self.complete.store(true, Ordering::Relaxed);
         (changed, seen.into_iter().collect())
     }
 
@@ -245,10 +253,14 @@ impl<T: Pack> Snapshot<T> {
 
     /// How many pages of a newest-first listing it takes to show `id`: one for a resource no
     /// listing has shown yet (created since, so among the newest), the page it was last listed
-    /// on plus one for creates since, and `full` when only a GET has seen it.
-    pub fn pages_to(&self, id: &str, full: usize) -> usize {
+    /// on plus one for creates since, and `full` when only a GET has seen it. Before the first
+    /// complete listing an unseen resource may be old (the operator restarted, the snapshot
+    /// started empty): `full`, unless the caller knows it was `made_since_start`.
+    pub fn pages_to(&self, id: &str, full: usize, made_since_start: bool) -> usize {
+        let complete = self.complete.load(Ordering::Relaxed);
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         let pages = match entries.get(&Key::new(id)) {
+            None if !complete && !made_since_start => full,
             None => 1,
             Some(e) => e.page.map_or(full, |p| p as usize + 2),
         };
@@ -341,13 +353,55 @@ mod tests {
         snap.page(&mut listing, vec![("c".into(), 3)]);
         snap.finish(listing, &[]);
         snap.observed("d", 4, Instant::now(), 7);
-        assert_eq!(snap.pages_to("new", 10), 1, "never listed: among the newest");
-        assert_eq!(snap.pages_to("a", 10), 2, "first page, and one for creates since");
-        assert_eq!(snap.pages_to("c", 10), 4);
-        assert_eq!(snap.pages_to("c", 3), 3, "never past a full listing");
-        assert_eq!(snap.pages_to("d", 10), 10, "only a GET saw it: anywhere");
+        assert_eq!(
+            snap.pages_to("new", 10, true),
+            1,
+            "never listed: among the newest"
+        );
+        assert_eq!(
+            snap.pages_to("a", 10, true),
+            2,
+            "first page, and one for creates since"
+        );
+        assert_eq!(snap.pages_to("c", 10, true), 4);
+        assert_eq!(snap.pages_to("c", 3, true), 3, "never past a full listing");
+        assert_eq!(snap.pages_to("d", 10, true), 10, "only a GET saw it: anywhere");
         snap.observed("b", 20, Instant::now(), 7);
-        assert_eq!(snap.pages_to("b", 10), 3, "a GET keeps where it was listed");
+        assert_eq!(snap.pages_to("b", 10, true), 3, "a GET keeps where it was listed");
+    }
+
+    #[test]
+    fn before_a_complete_listing_an_unseen_resource_is_sought_through_a_full_listing() {
+        // A restarted operator: its objects name resources made before it started, none listed
+        // yet. The newest pages need not show them: a waiter counts a full listing.
+        let snap = Snapshot::default();
+        assert_eq!(
+            snap.pages_to("old", 10, false),
+            10,
+            "nothing listed since the start: anywhere"
+        );
+        assert_eq!(
+            snap.pages_to("new", 10, true),
+            1,
+            "made since the start: among the newest"
+        );
+        let mut listing = Listing::new(Instant::now());
+        snap.page(&mut listing, vec![("a".into(), 1)]);
+        listing.abandon(&[]);
+        assert_eq!(
+            snap.pages_to("old", 10, false),
+            10,
+            "a listing that ended early concludes nothing"
+        );
+        assert_eq!(snap.pages_to("a", 10, false), 2);
+        let mut listing = Listing::new(Instant::now());
+        snap.page(&mut listing, vec![("a".into(), 1)]);
+        snap.finish(listing, &[]);
+        assert_eq!(
+            snap.pages_to("x", 10, false),
+            1,
+            "after a complete listing: created since"
+        );
     }
 
     #[test]
