@@ -2,8 +2,8 @@ use clap::Parser;
 
 /// jemalloc returns a burst's freed pages within about a second (`dirty_decay_ms`, purged by its
 /// background thread) instead of keeping them per thread like glibc; two arenas suffice for the
-/// runtime's two workers and keep fewer half-empty pages. Measured in benches/README ("jemalloc,
-/// linked"). The environment variable `_RJEM_MALLOC_CONF` overrides these at start.
+/// runtime's two workers and keep fewer half-empty pages. Measured in benches/README ("jemalloc in
+/// both binaries"). The environment variable `_RJEM_MALLOC_CONF` overrides these at start.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

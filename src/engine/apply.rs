@@ -229,7 +229,7 @@ fn defer_to_listing<R: CloudResource>(obj: &R, ctx: &Context<R>, id: &str) -> bo
         .meta()
         .creation_timestamp
         .as_ref()
-        .is_some_and(|t| t.0.as_millisecond() > ctx.started_ms + create::CLOCK_SLACK_MS);
+        .is_some_and(|t| create::made_after_start(ctx, t));
     let pages = ctx.snapshot.pages_to(id, full, made_since_start);
     let uid = obj.uid().unwrap_or_default();
     ctx.demand.defer(&uid, ObjectRef::from_obj(obj), id, pages)

@@ -14,11 +14,12 @@ use crate::api::{
     common::{CloudScope, CommonSpec, CommonStatus, PendingCreate},
     conditions::reasons,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
 /// The cloud's clock is read from `Date` headers (one-second resolution, two seconds of noise):
 /// a resource made this long before the create was sent may still be its answer.
-pub(super) const CLOCK_SLACK_MS: i64 = 3_000;
+const CLOCK_SLACK_MS: i64 = 3_000;
 
 /// What the lookup after an uncertain create found.
 #[derive(Debug, PartialEq)]
@@ -242,15 +243,20 @@ pub async fn confirm_or_create<R: CloudResource>(
     }
 }
 
+/// Whether an object made at `t` was made after this controller started, so no earlier
+/// operator can have created for it. The slack covers the apiserver's clock running ahead of ours.
+pub(super) fn made_after_start<R: CloudResource>(ctx: &Context<R>, t: &Time) -> bool {
+    t.0.as_millisecond() > ctx.started_ms + CLOCK_SLACK_MS
+}
+
 /// Before a first create of an object that may have lived before (older than the create
 /// grace, and made before this controller started): a resource carrying its owner tag, where
 /// the kind's API can filter by tag. An object made after the start can only have resources
 /// this process created, and those it records (marker, cloud ID) before anything else.
 async fn owned_elsewhere<R: CloudResource>(obj: &R, cx: &Cx<'_, R>) -> Result<Option<R::Remote>> {
     let young = obj.meta().creation_timestamp.as_ref().is_none_or(|t| {
-        // The slack covers the apiserver's clock running ahead of ours.
-        let after_start = t.0.as_millisecond() > cx.ctx.started_ms + CLOCK_SLACK_MS;
-        after_start || jiff::Timestamp::now().duration_since(t.0).unsigned_abs() < cx.ctx.config.create_grace
+        made_after_start(cx.ctx, t)
+            || jiff::Timestamp::now().duration_since(t.0).unsigned_abs() < cx.ctx.config.create_grace
     });
     if young {
         return Ok(None);

@@ -8,7 +8,7 @@ use kube_emulator::{KubeEmulator, Options};
 use tokio::signal::unix::{SignalKind, signal};
 
 /// This server allocates and frees JSON values on every request; jemalloc does that faster than
-/// glibc's allocator under the scale bench's load (benches/README, "jemalloc").
+/// glibc's allocator under the scale bench's load (benches/README, "jemalloc in both binaries").
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
